@@ -1,0 +1,128 @@
+"""The `grader` command line. The only module that prints and picks exit codes.
+
+Exit codes: 0 graded (whatever the score) · 2 usage error or unreadable input
+· 3 this machine cannot grade safely · 4 the database cannot be used.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+
+from grader.errors import GraderError
+
+EXIT_CODES_HELP = "Exit codes: 0 graded (whatever the score), 2 usage error or unreadable input, 3 this machine cannot grade safely, 4 the database cannot be used."
+
+app = typer.Typer(help=f"Grade backpropagation homework.\n\n{EXIT_CODES_HELP}", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _guarded(fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except GraderError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database in some containers
+        return "unknown"
+
+
+ProblemsOpt = Annotated[Optional[Path], typer.Option("--problems", help="Folder of assignment packs (default: the bundled one, or GRADER_PROBLEMS).", show_default=False)]
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="Your Python file, e.g. hw2.py.", show_default=False)],
+    assignment: Annotated[Optional[str], typer.Option(help="Assignment id (default: the file name, hw2.py -> hw2).", show_default=False)] = None,
+    student: Annotated[Optional[str], typer.Option(help="Student name (default: the OS user).", show_default=False)] = None,
+    db: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL or SQLite file path (default: GRADER_DATABASE_URL or the local gradebook).", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", help="text: tables; json: only the JSON report on stdout.")] = Format.text,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for the drawn cases (default: fixed per assignment version).", show_default=False)] = None,
+    problem: Annotated[Optional[list[str]], typer.Option("--problem", help="Grade only this problem (repeatable).", show_default=False)] = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Grade FILE in a sandbox, print the report and store it.
+
+    Example: grader submit hw2.py --problem softmax_loss
+    """
+
+    def run() -> None:
+        from grader.pipeline import grade_and_store
+
+        report = grade_and_store(file, assignment=assignment, student=student or _os_user(), db_url=db, seed=seed,
+                                 only=problem, problems_root=problems)
+        if format is Format.json:
+            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        else:
+            from grader.render import report_renderable
+
+            _stdout().print(report_renderable(report))
+
+    _guarded(run)
+
+
+@app.command("problems")
+def list_problems(
+    assignment: Annotated[Optional[str], typer.Argument(help="Assignment id; all assignments when absent.", show_default=False)] = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """List the assignments and their problems with their points.
+
+    Example: grader problems hw2
+    """
+
+    def run() -> None:
+        from rich.table import Table
+
+        from grader.packs import list_assignments, load_pack, problems_root
+
+        root = problems_root(problems)
+        ids = [assignment] if assignment else list_assignments(root)
+        console = _stdout()
+        for aid in ids:
+            pack = load_pack(aid, root)
+            table = Table(title=f"{aid} (spec {pack.spec.version}): {pack.spec.title}", title_justify="left")
+            table.add_column("problem")
+            table.add_column("function")
+            table.add_column("points", justify="right")
+            for p in pack.spec.problems:
+                table.add_row(p.id, f"{p.function}({', '.join(p.arg_names)})", f"{p.points:g}")
+            table.add_section()
+            table.add_row("total", "", f"{sum(p.points for p in pack.spec.problems):g}")
+            console.print(table)
+
+    _guarded(run)
+
+
+def main() -> None:
+    app()

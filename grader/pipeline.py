@@ -1,0 +1,207 @@
+"""Grade one submission: the only place that connects the sandbox, the checks,
+the assignment packs and the store, none of which know each other.
+
+The child process starts first, so that it imports numpy while the parent
+loads the pack and draws the cases; the store (SQLAlchemy, and alembic only
+when a migration is due) is opened on a background thread meanwhile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from grader import __version__
+from grader.errors import GraderError, UsageError
+from grader.report import ProblemResult, Report
+
+MAX_SUBMISSION_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    content: bytes
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+def read_submission(path: Path) -> Submission:
+    """Read and vet a submission file; every failure is a one-line UsageError."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file; give the path of your .py file")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a regular file; give the path of your .py file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise UsageError(f"{path}: {size} bytes is too large for a submission (limit {MAX_SUBMISSION_BYTES})")
+        content = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    if b"\0" in content:
+        raise UsageError(f"{path}: is not a text file; submit Python source")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    return Submission(path, content, hashlib.sha256(content).hexdigest())
+
+
+def assignment_from_filename(path: Path) -> str:
+    return path.stem
+
+
+class _Background:
+    """Runs `fn` on a thread; `result()` re-raises its GraderError."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def grade(submission: Submission, pack, *, student: str, seed: int | None = None, only: list[str] | None = None,
+          launcher=None, on_problem: Callable[[ProblemResult], None] | None = None) -> Report:
+    """Grade `submission` against `pack` in a fresh sandbox and return the report."""
+    from grader.cases import draw_cases
+    from grader.evaluate import ProblemGrader
+    from grader.sandbox import Sandbox, default_launcher
+
+    spec = pack.spec
+    problems = spec.problems
+    if only:
+        unknown = [p for p in only if p not in {q.id for q in problems}]
+        if unknown:
+            raise UsageError(f"unknown problem {unknown[0]!r} in {spec.id}; known: "
+                             f"{', '.join(p.id for p in problems)}")
+        problems = [p for p in problems if p.id in only]
+    seed = spec.default_seed if seed is None else seed
+    started = time.monotonic()
+    sandbox = Sandbox(submission.path, filename=submission.filename, launcher=launcher or default_launcher(),
+                      call_timeout=spec.call_timeout, total_timeout=spec.total_timeout)
+    results: list[ProblemResult] = []
+    with sandbox:
+        sandbox.start()
+        for problem in problems:
+            grader = ProblemGrader(problem, pack.function, seed)
+            cases = draw_cases(problem, seed, pack.function)
+            loaded = sandbox.load()
+            if loaded.status != "ok":
+                result = _unloadable(grader, cases, loaded)
+            else:
+                result = _grade_problem(grader, problem, cases, sandbox, loaded.functions.get(problem.function))
+            results.append(result)
+            if on_problem is not None:
+                on_problem(result)
+        output = sandbox.output()
+        layers = sandbox.layers
+    return Report(
+        assignment=spec.id, student=student, submission_sha256=submission.sha256,
+        score=round(sum(r.score for r in results), 4), max_score=float(sum(r.max_score for r in results)),
+        problems=results, grader_version=__version__, spec_version=spec.version, seed=seed, sandbox=layers,
+        output=output, duration_s=round(time.monotonic() - started, 3), filename=submission.filename,
+    )
+
+
+def _grade_problem(grader, problem, cases, sandbox, info) -> ProblemResult:
+    from grader.evaluate import CaseResult
+
+    if info is None:
+        return grader.score(cases, [], None, False, len(cases))
+    results: list[CaseResult] = []
+    not_attempted = False
+    for index, case in enumerate(cases):
+        outcome = sandbox.call(problem.function, list(case.args.values()))
+        if outcome.status == "error" and outcome.error is not None and outcome.error.not_implemented:
+            not_attempted = True
+            break
+        results.append(grader.judge(index, case, outcome))
+        if outcome.status in ("timeout", "crash", "violation"):
+            break
+    return grader.score(cases, results, info, not_attempted, len(cases))
+
+
+def _unloadable(grader, cases, loaded) -> ProblemResult:
+    """Every problem of a file that cannot be imported (syntax error, exit, timeout)."""
+    from grader.evaluate import CaseResult
+
+    if loaded.error is not None:
+        err = loaded.error
+        where = f"line {err.line}: " if err.line else ""
+        message = f"your file cannot be imported: {where}{err.type}: {err.message}"
+    else:
+        message = f"your file cannot be imported: {loaded.detail}"
+    from grader.evaluate import Verdict
+    from grader.sandbox import CallOutcome
+
+    outcome = CallOutcome(loaded.status if loaded.status != "ok" else "error", detail=message)
+    results = [CaseResult(case, outcome, {k: Verdict(False, message) for k in grader.case_keys()}) for case in cases]
+    result = grader.score(cases, results, None, False, len(cases))
+    checks = [c.model_copy(update={"message": message}) for c in result.checks]
+    status = "timeout" if loaded.status == "timeout" else "error"
+    return result.model_copy(update={"status": status, "checks": checks})
+
+
+def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url: str | None, seed: int | None,
+                    only: list[str] | None, problems_root: Path | None, source: str = "local",
+                    launcher=None, on_problem=None) -> Report:
+    """Read, grade and store one submission. The submission is recorded as
+    pending before grading, then its run is stored (or its error)."""
+    from grader.packs import load_pack, problems_root as find_root
+
+    submission = read_submission(path)
+    pack = load_pack(assignment or assignment_from_filename(path), find_root(problems_root))
+    submitted_at = datetime.now(timezone.utc)
+
+    def open_and_record():
+        from grader.store import open_store
+
+        store = open_store(db_url)
+        sid = store.record_submission(student=student, assignment=pack.spec.id, spec_version=pack.spec.version,
+                                      spec_sha256=pack.spec_sha256, filename=submission.filename,
+                                      content=submission.content, source=source, submitted_at=submitted_at)
+        return store, sid
+
+    pending = _Background(open_and_record)
+    try:
+        report = grade(submission, pack, student=student, seed=seed, only=only, launcher=launcher,
+                       on_problem=on_problem)
+    except BaseException:
+        try:
+            store, sid = pending.result()
+            store.record_error(sid, "grading was interrupted")
+            store.close()
+        except BaseException:  # noqa: BLE001 - the original failure matters more
+            pass
+        raise
+    store, sid = pending.result()
+    try:
+        store.record_run(sid, report, started_at=submitted_at)
+    finally:
+        store.close()
+    return report.model_copy(update={"submission_id": sid}) if "submission_id" in Report.model_fields else report
+
+
+__all__ = ["GraderError", "Submission", "grade", "grade_and_store", "read_submission"]

@@ -1,0 +1,160 @@
+"""Assignment specs: what a pack in `problems/<assignment>/assignment.toml` may say.
+
+The engine knows no homework; everything it grades is declared here:
+the function's name and arguments (with shapes over named dimensions and how
+to draw them), its outputs (values, and gradients with respect to which
+argument), points, cases, tolerances, and the names of functions in the
+pack's trusted `reference.py` (forward, full reference, kinks, case builders).
+
+Tolerances (defaults chosen so correct float64 code never fails):
+- `fd_step` h = 1e-5 along unit-norm directions: centered differences then
+  have truncation error ~h^2 (1e-10) and round-off ~eps*|f|/h (2e-11 |f|).
+- `fd_rtol` 1e-5 between the directional finite difference and <grad, v>,
+  plus a noise floor `fd_noise` * eps * |f| / h that scales with round-off.
+- `kink_rtol`: a probe whose estimates at h and h/2 disagree by more than this
+  crossed a kink; it is retried at h/100 and otherwise counted inconclusive.
+- `ref_rtol` 1e-6 of the larger max-norm, for values and full gradients
+  compared against the reference: summation order changes results by ~1e-15.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Dim = int | str
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgSpec(Strict):
+    """One argument of the student's function and how the grader draws it."""
+
+    name: str
+    shape: list[Dim] = Field(default_factory=list, description="Dims by name or size; [] is a scalar.")
+    dtype: Literal["float", "int"] = "float"
+    draw: Literal["normal", "uniform", "integers"] = "normal"
+    mean: float = 0.0
+    scale: float = 1.0
+    low: float | str = 0.0
+    high: float | str = 1.0
+    min_abs: float = Field(0.0, description="Redraw entries closer to zero than this.")
+
+
+class OutputSpec(Strict):
+    name: str
+    kind: Literal["value", "grad"]
+    wrt: str | None = Field(None, description="The argument a gradient belongs to.")
+
+    @model_validator(mode="after")
+    def _grad_has_wrt(self) -> "OutputSpec":
+        if (self.kind == "grad") != (self.wrt is not None):
+            raise ValueError(f"output {self.name!r}: a grad needs `wrt`, a value must not have it")
+        return self
+
+
+class CaseSpec(Strict):
+    """A family of inputs. Every case runs through the problem's main checks,
+    unless it names its own `check`, which then scores all outputs on it."""
+
+    name: str
+    repeat: int = Field(1, ge=1, le=50)
+    dims: dict[str, int | tuple[int, int]] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict, description="Fixed argument values.")
+    draws: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-case draw overrides.")
+    build: str | None = Field(None, description="Reference function (rng, dims) -> arguments.")
+    check: str | None = Field(None, description="Name of an extra check scored on this case alone.")
+    weight: float = Field(2.0, gt=0, description="Weight of the extra check.")
+    expected: dict[str, Any] | None = Field(None, description="Stored outputs, for packs with no reference.")
+
+
+class Tolerance(Strict):
+    fd_step: float = 1e-5
+    fd_rtol: float = 1e-5
+    fd_noise: float = 256.0
+    kink_rtol: float = 1e-7
+    ref_rtol: float = 1e-6
+    kink_gap: float = 1e-3
+    min_conclusive: int = 3
+    max_coordinates: int = 64
+    random_directions: int = 4
+
+
+class Weights(Strict):
+    signature: float = 1.0
+    value: float = 2.0
+    shape: float = 1.0
+    gradient: float = 3.0
+    finite: float = 1.0
+    unmodified: float = 1.0
+
+
+class ProblemSpec(Strict):
+    id: str
+    function: str
+    points: float = Field(gt=0)
+    title: str = ""
+    args: list[ArgSpec]
+    outputs: list[OutputSpec]
+    forward: str | None = Field(None, description="Reference forward: the finite-difference oracle.")
+    reference: str | None = Field(None, description="Reference with the student's signature.")
+    upstream: str | None = Field(None, description="Argument that multiplies the forward output.")
+    kinks: str | None = Field(None, description="Reference function of quantities to keep off zero.")
+    dims: dict[str, int | tuple[int, int]] = Field(default_factory=dict)
+    cases: list[CaseSpec]
+    tolerance: Tolerance = Tolerance()
+    weights: Weights = Weights()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ProblemSpec":
+        names = [a.name for a in self.args]
+        if len(set(names)) != len(names):
+            raise ValueError(f"problem {self.id!r}: argument names repeat")
+        for out in self.outputs:
+            if out.wrt is not None and out.wrt not in names:
+                raise ValueError(f"problem {self.id!r}: output {out.name!r} is a gradient of unknown {out.wrt!r}")
+        if self.upstream is not None and self.upstream not in names:
+            raise ValueError(f"problem {self.id!r}: upstream {self.upstream!r} is not an argument")
+        for case in self.cases:
+            unknown = set(case.values) - set(names)
+            if unknown:
+                raise ValueError(f"problem {self.id!r}, case {case.name!r}: unknown arguments {sorted(unknown)}")
+        return self
+
+    @property
+    def arg_names(self) -> list[str]:
+        return [a.name for a in self.args]
+
+
+class AssignmentSpec(Strict):
+    id: str
+    title: str = ""
+    version: str = "1"
+    seed: int | None = Field(None, description="Default seed; derived from id and version when absent.")
+    call_timeout: float = Field(5.0, gt=0, description="Seconds for one call of a student function.")
+    total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole submission.")
+    problems: list[ProblemSpec]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "AssignmentSpec":
+        ids = [p.id for p in self.problems]
+        if len(set(ids)) != len(ids):
+            raise ValueError("problem ids repeat")
+        return self
+
+    @property
+    def default_seed(self) -> int:
+        if self.seed is not None:
+            return self.seed
+        digest = hashlib.sha256(f"{self.id}:{self.version}".encode()).digest()
+        return int.from_bytes(digest[:4], "big")
+
+    def problem(self, problem_id: str) -> ProblemSpec:
+        for p in self.problems:
+            if p.id == problem_id:
+                return p
+        raise KeyError(problem_id)
