@@ -53,7 +53,7 @@ def read_submission(path: Path) -> Submission:
         content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    return Submission(path, content, hashlib.sha256(content).hexdigest())
+    return Submission(path.resolve(), content, hashlib.sha256(content).hexdigest())
 
 
 def assignment_from_filename(path: Path) -> str:
@@ -82,9 +82,21 @@ class _Background:
         return self._value
 
 
+def start_sandbox(submission: Submission, launcher=None):
+    """Start a submission's child process now, so that it imports numpy while
+    the parent loads the assignment; `grade()` takes it over."""
+    from grader.sandbox import Sandbox, default_launcher
+
+    sandbox = Sandbox(submission.path.resolve(), filename=submission.filename, launcher=launcher or default_launcher(),
+                      call_timeout=5.0, total_timeout=60.0)
+    sandbox.start()
+    return sandbox
+
+
 def grade(submission: Submission, pack, *, student: str, seed: int | None = None, only: list[str] | None = None,
-          launcher=None, on_problem: Callable[[ProblemResult], None] | None = None) -> Report:
-    """Grade `submission` against `pack` in a fresh sandbox and return the report."""
+          launcher=None, on_problem: Callable[[ProblemResult], None] | None = None, sandbox=None) -> Report:
+    """Grade `submission` against `pack` in a fresh sandbox (or the one
+    `start_sandbox` began) and return the report."""
     from grader.cases import draw_cases
     from grader.evaluate import ProblemGrader
     from grader.sandbox import Sandbox, default_launcher
@@ -99,15 +111,19 @@ def grade(submission: Submission, pack, *, student: str, seed: int | None = None
         problems = [p for p in problems if p.id in only]
     seed = spec.default_seed if seed is None else seed
     started = time.monotonic()
-    sandbox = Sandbox(submission.path, filename=submission.filename, launcher=launcher or default_launcher(),
-                      call_timeout=spec.call_timeout, total_timeout=spec.total_timeout)
+    if sandbox is None:
+        sandbox = Sandbox(submission.path.resolve(), filename=submission.filename, launcher=launcher or default_launcher(),
+                          call_timeout=spec.call_timeout, total_timeout=spec.total_timeout)
+    else:
+        sandbox.set_timeouts(call_timeout=spec.call_timeout, total_timeout=spec.total_timeout)
     results: list[ProblemResult] = []
     with sandbox:
         sandbox.start()
+        first_load = sandbox.load()  # an import that fails once fails for every problem
         for problem in problems:
             grader = ProblemGrader(problem, pack.function, seed)
             cases = draw_cases(problem, seed, pack.function)
-            loaded = sandbox.load()
+            loaded = first_load if first_load.status != "ok" else sandbox.load()
             if loaded.status != "ok":
                 result = _unloadable(grader, cases, loaded)
             else:
@@ -168,30 +184,49 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
                     only: list[str] | None, problems_root: Path | None, source: str = "local",
                     launcher=None, on_problem=None) -> Report:
     """Read, grade and store one submission. The submission is recorded as
-    pending before grading, then its run is stored (or its error)."""
+    pending before grading starts, then its run is stored (or its error)."""
+    import queue
+
     from grader.packs import load_pack, problems_root as find_root
 
     submission = read_submission(path)
-    pack = load_pack(assignment or assignment_from_filename(path), find_root(problems_root))
+    root = find_root(problems_root)
     submitted_at = datetime.now(timezone.utc)
+    packs: queue.Queue = queue.Queue()
 
     def open_and_record():
         from grader.store import open_store
 
         store = open_store(db_url)
-        sid = store.record_submission(student=student, assignment=pack.spec.id, spec_version=pack.spec.version,
-                                      spec_sha256=pack.spec_sha256, filename=submission.filename,
-                                      content=submission.content, source=source, submitted_at=submitted_at)
+        try:
+            pack = packs.get()
+            if pack is None:
+                return store, None
+            sid = store.record_submission(
+                student=student, assignment=pack.spec.id, spec_version=pack.spec.version,
+                spec_sha256=pack.spec_sha256, filename=submission.filename, content=submission.content,
+                source=source, submitted_at=submitted_at)
+        except BaseException:
+            store.close()
+            raise
         return store, sid
 
     pending = _Background(open_and_record)
+    sandbox = None
     try:
+        sandbox = start_sandbox(submission, launcher)
+        pack = load_pack(assignment or assignment_from_filename(path), root)
+        packs.put(pack)
         report = grade(submission, pack, student=student, seed=seed, only=only, launcher=launcher,
-                       on_problem=on_problem)
+                       on_problem=on_problem, sandbox=sandbox)
     except BaseException:
+        packs.put(None)
+        if sandbox is not None:
+            sandbox.close()
         try:
             store, sid = pending.result()
-            store.record_error(sid, "grading was interrupted")
+            if sid is not None:
+                store.record_error(sid, "grading was interrupted")
             store.close()
         except BaseException:  # noqa: BLE001 - the original failure matters more
             pass
@@ -201,7 +236,7 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
         store.record_run(sid, report, started_at=submitted_at)
     finally:
         store.close()
-    return report.model_copy(update={"submission_id": sid}) if "submission_id" in Report.model_fields else report
+    return report
 
 
 __all__ = ["GraderError", "Submission", "grade", "grade_and_store", "read_submission"]

@@ -27,9 +27,11 @@ def report_renderable(report: Report) -> Group:
     parts.append(summary)
     for p in report.problems:
         failed = [c for c in p.checks if not c.passed]
-        if not failed or p.status == "missing" and len({c.message for c in failed}) == 1:
-            if p.status == "missing":
-                parts.append(Text(f"{p.id}: {failed[0].message}", style="dim"))
+        if not failed:
+            continue
+        if len(failed) == len(p.checks) and len({c.message for c in failed}) == 1:
+            style = "dim" if p.status == "missing" else "red"
+            parts.append(Text(f"{p.id}: {failed[0].message}", style=style))
             continue
         table = Table(title=f"{p.id}: failed checks", title_justify="left", show_lines=False, expand=True)
         table.add_column("check", no_wrap=True)
