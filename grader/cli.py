@@ -124,5 +124,64 @@ def list_problems(
     _guarded(run)
 
 
+DbOpt = Annotated[Optional[str], typer.Option(help="SQLAlchemy URL or SQLite file path (default: GRADER_DATABASE_URL or the local gradebook).", show_default=False)]
+
+
+@app.command()
+def history(
+    student: Annotated[Optional[str], typer.Option(help="Only this student's submissions.", show_default=False)] = None,
+    assignment: Annotated[Optional[str], typer.Option(help="Only this assignment.", show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """List stored submissions, oldest first.
+
+    Example: grader history --student alice --assignment hw2
+    """
+
+    def run() -> None:
+        from rich.table import Table
+
+        from grader.store import open_store
+
+        with open_store(db) as store:
+            rows = store.history(student=student, assignment=assignment)
+        table = Table(title=f"{len(rows)} submission(s)", title_justify="left")
+        for name in ("id", "student", "assignment", "file", "submitted (UTC)", "status", "score", "sha256"):
+            table.add_column(name, justify="right" if name in ("id", "score") else "left")
+        for r in rows:
+            score = f"{r.score:g} / {r.max_score:g}" if r.score is not None else ""
+            table.add_row(str(r.submission_id), r.student, r.assignment, r.filename,
+                          r.submitted_at.strftime("%Y-%m-%d %H:%M:%S"), r.status, score, r.sha256_prefix)
+        _stdout().print(table)
+
+    _guarded(run)
+
+
+@app.command()
+def show(
+    submission_id: Annotated[int, typer.Argument(metavar="ID", help="A submission id from `grader history`.", show_default=False)],
+    format: Annotated[Format, typer.Option("--format", help="text: tables; json: only the JSON report on stdout.")] = Format.text,
+    db: DbOpt = None,
+) -> None:
+    """Show the stored report of a submission's current run.
+
+    Example: grader show 12 --format json
+    """
+
+    def run() -> None:
+        from grader.store import open_store
+
+        with open_store(db) as store:
+            report = store.get_report(submission_id)
+        if format is Format.json:
+            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        else:
+            from grader.render import report_renderable
+
+            _stdout().print(report_renderable(report))
+
+    _guarded(run)
+
+
 def main() -> None:
     app()
