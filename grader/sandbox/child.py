@@ -34,7 +34,9 @@ def _error(exc, filename):
         tb = tb.tb_next
     if isinstance(exc, SyntaxError) and exc.filename == filename:
         line = exc.lineno
-    if isinstance(exc, SystemExit):
+    if isinstance(exc, SyntaxError):
+        message = _text(exc.msg)
+    elif isinstance(exc, SystemExit):
         message = f"the submission called sys.exit({_text(exc.code, 100)})"
     else:
         message = _text(exc)
@@ -137,11 +139,70 @@ def _install_audit_hook(tmpdir):
     sys.addaudithook(hook)
 
 
+def _install_seccomp(program_hex):
+    """Install the parent's seccomp-BPF program on this (single-threaded) process.
+
+    Returns "" on success, else why not. After this, no new process, thread,
+    program, socket or signal: the kernel refuses them whatever the code does.
+    """
+    try:
+        import ctypes
+
+        program = bytes.fromhex(program_hex)
+        if not program or len(program) % 8:
+            return "malformed filter"
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+        prctl.restype = ctypes.c_int
+        prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        buffer = ctypes.create_string_buffer(program, len(program))
+        fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+        if prctl(38, 1, None, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+            return "prctl(PR_SET_NO_NEW_PRIVS) failed: " + os.strerror(ctypes.get_errno())
+        if prctl(22, 2, ctypes.addressof(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+            return "prctl(PR_SET_SECCOMP) failed: " + os.strerror(ctypes.get_errno())
+        return ""
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        # Student code gets no ready-made ctypes handle (re-importing it hits the audit hook).
+        for name in [m for m in sys.modules if m == "ctypes" or m.startswith("ctypes.")]:
+            del sys.modules[name]
+
+
+def _apply_limits(limits):
+    """Lower (soft = hard) resource limits; student code cannot raise them again."""
+    import resource
+
+    for name, value in limits.items():
+        which = getattr(resource, "RLIMIT_" + name.upper(), None)
+        if which is not None and type(value) is int:
+            try:
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):
+                pass
+
+
 def main():
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
     setup, _ = wire.read_frame(fd_in)
     sys.path[:0] = setup.get("paths", [])
     import numpy as np
+
+    if setup.get("rlimits"):
+        _apply_limits(setup["rlimits"])
+    layers = []
+    if setup.get("seccomp"):
+        why = _install_seccomp(setup["seccomp"])
+        if why:
+            wire.write_frame(fd_out, {"ready": False, "detail": "the syscall filter could not be installed: " + why})
+            return
+        layers.append("seccomp")
+    wire.write_frame(fd_out, {"ready": True, "layers": layers})
 
     filename = setup["filename"]
     try:
@@ -170,7 +231,7 @@ def main():
             continue
         info = {"params": None, "line": None}
         try:
-            info["params"] = [_text(p, 100) for p in inspect.signature(fn).parameters][:32]
+            info["params"] = [_text(p, 100) for p in inspect.signature(fn).parameters.values()][:32]
             info["line"] = fn.__code__.co_firstlineno
         except BaseException:
             pass

@@ -3,7 +3,13 @@
 `ProcessLauncher` is the portable floor: a separate process in its own
 session and process group, a scrubbed environment, resource limits
 (address space, CPU seconds, file size, open files), a private temp dir,
-and parent-side deadlines that end in SIGKILL of the whole group.
+and parent-side deadlines that end in SIGKILL of the whole group; plus the
+seccomp syscall filter where the kernel has one.
+
+`BwrapLauncher` (bubblewrap) adds a minimal read-only filesystem view, and
+PID, network, IPC and UTS namespaces; as root, an unprivileged uid per
+parallel slot with every capability dropped. See `grader.sandbox.layers`
+for detection and policy.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ class LaunchPlan:
     tmpdir: str
     setup_extra: dict = field(default_factory=dict)
     after_start: Callable[[int], None] = lambda pid: None
+    # Called once the child (and everything it started) is dead: frees its uid slot.
+    release: Callable[[], None] = lambda: None
+    # The pid whose death ends every process of the child (a PID namespace's init), if any.
+    reaper_pid: Callable[[int], int | None] = lambda pid: None
 
 
 def child_env(tmpdir: str) -> dict[str, str]:
@@ -79,11 +89,32 @@ class Launcher:
         raise NotImplementedError
 
 
-class ProcessLauncher(Launcher):
-    layers = ("process", "rlimits", "scrubbed-env")
+def audit_enabled() -> bool:
+    """The honest-message audit hook; GRADER_SANDBOX_AUDIT=0 turns it off (the attack suite
+    does, to prove that the real layers hold without it)."""
+    return os.environ.get("GRADER_SANDBOX_AUDIT", "1") != "0"
 
-    def __init__(self, limits: Limits = Limits()) -> None:
+
+def _seccomp_setup(enabled: bool) -> dict:
+    if not enabled:
+        return {}
+    from grader.sandbox.seccomp import build_filter
+
+    return {"seccomp": build_filter().hex()}
+
+
+def _limits_setup(limits: Limits) -> dict:
+    return {"rlimits": {"as": limits.address_space, "cpu": limits.cpu_seconds, "fsize": limits.file_size,
+                        "nofile": limits.open_files}}
+
+
+class ProcessLauncher(Launcher):
+    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None) -> None:
+        from grader.sandbox.seccomp import supported
+
         self.limits = limits
+        self.seccomp = supported()[0] if seccomp is None else seccomp
+        self.layers = ("process", "rlimits", "scrubbed-env") + (("seccomp", "no-new-privs") if self.seccomp else ())
 
     def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
         return LaunchPlan(
@@ -92,7 +123,252 @@ class ProcessLauncher(Launcher):
             env=child_env(str(tmpdir)),
             cwd=str(tmpdir),
             child_paths=numpy_paths(),
-            submission_path=str(submission),
+            submission_path=str(Path(submission).absolute()),
             tmpdir=str(tmpdir),
+            setup_extra={"audit": audit_enabled(), **_seccomp_setup(self.seccomp), **_limits_setup(self.limits)},
             after_start=lambda pid: set_limits(pid, self.limits),
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# bubblewrap
+
+SANDBOX_BIN = "/sandbox/bin"
+SANDBOX_SITE = "/sandbox/site"
+SANDBOX_SUBMISSION = "/sandbox/submission.py"
+SANDBOX_TMP = "/tmp"
+TMP_SIZE = 64 << 20
+SLOT_UID_BASE = 60000
+SLOT_COUNT = 512
+
+
+def numpy_dirs() -> list[Path]:
+    """numpy's own directories (numpy/ and numpy.libs/ when present), never the whole site-packages."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    pkg = Path(next(iter(spec.submodule_search_locations))).resolve()
+    dirs = [pkg]
+    libs = pkg.parent / "numpy.libs"
+    if libs.is_dir():
+        dirs.append(libs.resolve())
+    return dirs
+
+
+def _site_dirs_to_hide() -> list[str]:
+    """Folders that may hold the installed grader, its problems or other packages."""
+    import site
+    import sysconfig
+
+    found: set[str] = set()
+    candidates = list(sys.path)
+    try:
+        candidates += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:
+        pass
+    for key in ("purelib", "platlib"):
+        try:
+            candidates.append(sysconfig.get_paths()[key])
+        except KeyError:
+            pass
+    for path in candidates:
+        if path and ("site-packages" in path or "dist-packages" in path):
+            real = os.path.realpath(path)
+            if os.path.isdir(real):
+                found.add(real)
+    grader_pkg = Path(__file__).resolve().parents[1]
+    found.add(str(grader_pkg))
+    found.add(str(grader_pkg.parent / "problems"))
+    return sorted(p for p in found if os.path.isdir(p))
+
+
+class _SlotPool:
+    """Parallel slots, each with its own uid, held with flock across processes."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.dir = Path(tempfile.gettempdir()) / f"grader-slots-{os.geteuid()}"
+
+    def acquire(self) -> tuple[int, Callable[[], None]]:
+        import fcntl
+
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        st = self.dir.lstat()
+        if st.st_uid != os.geteuid() or st.st_mode & 0o077 or not os.path.isdir(self.dir) or self.dir.is_symlink():
+            raise OSError(f"{self.dir} is not a private directory of this user")
+        start = os.getpid() % SLOT_COUNT
+        for i in range(SLOT_COUNT):
+            slot = (start + i) % SLOT_COUNT
+            fd = os.open(self.dir / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            released = False
+
+            def release(fd: int = fd) -> None:
+                nonlocal released
+                if not released:
+                    released = True
+                    os.close(fd)
+
+            return slot, release
+        raise OSError("all sandbox slots are busy")
+
+
+_SLOTS = _SlotPool()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+class BwrapLauncher(Launcher):
+    """bubblewrap: the child sees only Python, numpy, its own file and an empty /tmp."""
+
+    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None, bwrap: str | None = None) -> None:
+        import shutil
+
+        from grader.sandbox.seccomp import supported
+
+        self.limits = limits
+        self.bwrap = bwrap or shutil.which("bwrap") or "bwrap"
+        self.seccomp = supported()[0] if seccomp is None else seccomp
+        self.as_root = os.geteuid() == 0
+        self.setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+        self.prlimit = shutil.which("prlimit", path="/usr/bin:/bin:/usr/sbin:/sbin")
+        self.drop_uid = self.as_root and self.setpriv is not None
+        layers = ["process", "rlimits", "scrubbed-env", "filesystem", "network", "pid-namespace",
+                  "ipc-namespace", "no-capabilities"]
+        if self.drop_uid or not self.as_root:
+            layers.append("unprivileged-uid")
+        if self.seccomp:
+            layers += ["seccomp", "no-new-privs"]
+        self.layers = tuple(layers)
+
+    @property
+    def executable(self) -> str:
+        return os.path.realpath(sys.executable)
+
+    def _mounts(self) -> list[str]:
+        args: list[str] = []
+        for top in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"):
+            if os.path.islink(top):
+                args += ["--symlink", os.readlink(top), top]
+            elif os.path.isdir(top):
+                args += ["--ro-bind", top, top]
+        if os.path.exists("/etc/ld.so.cache"):
+            args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+        # The interpreter and its stdlib, at their own path (its RUNPATH may be absolute);
+        # never its site-packages.
+        prefixes = {os.path.realpath(sys.base_prefix), os.path.dirname(os.path.dirname(self.executable))}
+        for prefix in sorted(prefixes):
+            if not any(prefix == top or prefix.startswith(top + "/") for top in ("/usr",)) and os.path.isdir(prefix):
+                # bwrap copies the mode of the host's parents (a 0700 /root): make them traversable.
+                for parent in reversed(Path(prefix).parents[:-1]):
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                args += ["--ro-bind", prefix, prefix]
+        bound = ["/usr", *prefixes]
+        for hidden in _site_dirs_to_hide():
+            if any(hidden == b or hidden.startswith(b.rstrip("/") + "/") for b in bound):
+                args += ["--tmpfs", hidden, "--remount-ro", hidden]
+        for d in ("/sandbox", SANDBOX_SITE, SANDBOX_BIN):
+            args += ["--perms", "0755", "--dir", d]
+        for d in numpy_dirs():
+            args += ["--ro-bind", str(d), f"{SANDBOX_SITE}/{d.name}"]
+        here = Path(__file__).resolve().parent
+        args += ["--ro-bind", str(here / "child.py"), f"{SANDBOX_BIN}/child.py",
+                 "--ro-bind", str(here / "wire.py"), f"{SANDBOX_BIN}/wire.py"]
+        args += ["--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", SANDBOX_TMP, "--dev", "/dev", "--proc", "/proc"]
+        return args
+
+    def command(self, env: dict[str, str], uid: int | None, inner: list[str], submission: str | None) -> list[str]:
+        argv = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        argv += self._mounts()
+        if submission is not None:
+            argv += ["--ro-bind", submission, SANDBOX_SUBMISSION]
+        argv += ["--chdir", SANDBOX_TMP, "--clearenv"]
+        for key, value in env.items():
+            argv += ["--setenv", key, value]
+        if uid is not None:
+            # Root: bwrap keeps uid 0 (which is uid 0 outside too); keep only what setpriv needs to
+            # drop to the slot's uid, then setpriv drops every capability and sets no_new_privs.
+            argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                     "--cap-add", "CAP_SETPCAP", "--"]
+            argv += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                     "--inh-caps=-all", "--bounding-set=-all"]
+        else:
+            argv += ["--cap-drop", "ALL", "--"]
+        if self.prlimit:
+            lim = self.limits
+            argv += [self.prlimit, f"--as={lim.address_space}", f"--cpu={lim.cpu_seconds}",
+                     f"--fsize={lim.file_size}", f"--nofile={lim.open_files}"]
+            if uid is not None:
+                argv += ["--nproc=1"]  # the slot's uid owns exactly this one process
+            argv += ["--"]
+        return argv + inner
+
+    def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
+        release: Callable[[], None] = lambda: None
+        uid = None
+        if self.drop_uid:
+            slot, release = _SLOTS.acquire()
+            uid = SLOT_UID_BASE + slot
+        # A private read-only copy: readable by the slot uid whatever the original's mode, and
+        # immune to the file changing during grading.
+        copy = Path(tmpdir) / "submission.py"
+        if not copy.exists():
+            copy.write_bytes(Path(submission).read_bytes())
+            copy.chmod(0o444)
+        env = child_env(SANDBOX_TMP)
+        argv = self.command(env, uid, [self.executable, "-I", "-S", "-B"], str(copy))
+        return LaunchPlan(
+            argv_prefix=argv,
+            child_script=f"{SANDBOX_BIN}/child.py",
+            env=env,
+            cwd="/",
+            child_paths=[SANDBOX_SITE],
+            submission_path=SANDBOX_SUBMISSION,
+            tmpdir=SANDBOX_TMP,
+            setup_extra={"audit": audit_enabled(), **_seccomp_setup(self.seccomp), **_limits_setup(self.limits)},
+            release=release,
+            reaper_pid=lambda pid: next(iter(_children(pid)), None),
+        )
+
+    def probe(self) -> tuple[bool, str]:
+        """Start a trivial Python in the real sandbox; (works, why not)."""
+        import subprocess
+
+        if not os.path.exists(self.bwrap) and "/" in self.bwrap:
+            return False, f"{self.bwrap} not found"
+        uid = None
+        release: Callable[[], None] = lambda: None
+        try:
+            if self.drop_uid:
+                slot, release = _SLOTS.acquire()
+                uid = SLOT_UID_BASE + slot
+            env = child_env(SANDBOX_TMP)
+            argv = self.command(env, uid, [self.executable, "-I", "-S", "-B", "-c",
+                                           "import os; print(os.getuid())"], None)
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=20, cwd="/")
+        except FileNotFoundError:
+            return False, "bubblewrap (bwrap) is not installed"
+        except (OSError, subprocess.SubprocessError) as exc:
+            return False, f"bwrap could not be started: {exc}"
+        finally:
+            release()
+        if proc.returncode != 0:
+            why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            return False, f"bwrap failed: {why[-1] if why else f'exit code {proc.returncode}'}"
+        if uid is not None and proc.stdout.strip() != str(uid).encode():
+            return False, f"the child did not run as uid {uid}"
+        return True, ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from grader.errors import UnsafeError
 from grader.sandbox import wire
 from grader.sandbox.launch import Launcher, LaunchPlan
 from grader.sandbox.values import BadValue, Outputs, Returned, decode_outputs, decode_value, encode_args
@@ -120,16 +121,22 @@ def _describe_exit(code: int | None) -> str:
 
 class _Child:
     def __init__(self, plan: LaunchPlan, sink: _OutputSink) -> None:
+        self.plan = plan
         to_child_r, self.to_child = os.pipe()
         self.from_child, from_child_w = os.pipe()
         out_r, out_w = os.pipe()
         argv = [*plan.argv_prefix, str(plan.child_script), str(to_child_r), str(from_child_w)]
         try:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # noqa: S603
                 argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
                 pass_fds=(to_child_r, from_child_w), env=plan.env, cwd=plan.cwd,
                 start_new_session=True, close_fds=True,
             )
+        except BaseException:
+            for fd in (self.to_child, self.from_child, out_r):
+                os.close(fd)
+            plan.release()
+            raise
         finally:
             for fd in (to_child_r, from_child_w, out_w):
                 os.close(fd)
@@ -137,6 +144,18 @@ class _Child:
         threading.Thread(target=sink.drain, args=(out_r,), daemon=True).start()
 
     def kill(self) -> None:
+        # A PID namespace's init first: its death takes every process inside with it, and
+        # the launcher (bwrap) exits only once they are all gone.
+        reaper = self.plan.reaper_pid(self.proc.pid) if self.proc.poll() is None else None
+        if reaper is not None:
+            try:
+                os.kill(reaper, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -146,6 +165,7 @@ class _Child:
         except ProcessLookupError:
             pass
         self.proc.wait()
+        self.plan.release()
         for fd in (self.to_child, self.from_child):
             try:
                 os.close(fd)
@@ -169,7 +189,7 @@ class Sandbox:
 
     def __init__(self, submission: Path, *, filename: str, launcher: Launcher,
                  call_timeout: float, total_timeout: float) -> None:
-        self.submission = Path(submission)
+        self.submission = Path(submission).absolute()
         self.filename = filename
         self.launcher = launcher
         self.call_timeout = call_timeout
@@ -218,6 +238,17 @@ class Sandbox:
         if time.monotonic() >= self._deadline:
             return LoadResult("timeout", detail="the time budget for this submission is used up")
         deadline = min(self._deadline, time.monotonic() + max(self.call_timeout, 10.0))
+        try:
+            ready, _ = wire.read_frame(self._child.from_child, deadline=deadline, max_payload=0)
+        except wire.WireTimeout:
+            self._drop_child()
+            return LoadResult("timeout", detail="the sandbox did not start in time")
+        except wire.WireError:
+            detail = self._drop_child()
+            return LoadResult("crash", detail=f"the sandbox could not start ({detail}); run `grader doctor`")
+        if ready.get("ready") is not True:
+            self._drop_child()
+            raise UnsafeError(f"{str(ready.get('detail', 'the sandbox could not start'))[:300]}; run `grader doctor`")
         try:
             header, _ = wire.read_frame(self._child.from_child, deadline=deadline, max_payload=0)
         except wire.WireTimeout:
