@@ -183,5 +183,40 @@ def show(
     _guarded(run)
 
 
+@app.command()
+def regrade(
+    submission_ids: Annotated[Optional[list[int]], typer.Argument(metavar="[ID]...", help="Submission ids to grade again.", show_default=False)] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Also grade every submission still pending (e.g. after a crash).")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (default: fixed per assignment version).", show_default=False)] = None,
+    db: DbOpt = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Grade stored submissions again; old runs are kept and the new run becomes current.
+
+    Example: grader regrade --pending
+    """
+
+    def run() -> None:
+        from grader.errors import UsageError
+        from grader.pipeline import regrade_stored
+
+        if not submission_ids and not pending:
+            raise UsageError("name submission ids to regrade, or pass --pending")
+        console = _stdout()
+
+        def done(sid, report, error) -> None:
+            if report is None:
+                console.print(f"{sid}: error: {error}", highlight=False)
+            else:
+                console.print(f"{sid}: {report.student} {report.assignment} {report.score:g} / {report.max_score:g}",
+                              highlight=False)
+
+        results = regrade_stored(submission_ids or [], pending=pending, db_url=db, seed=seed, problems_root=problems,
+                                 on_done=done)
+        console.print(f"regraded {len(results)} submission(s)", highlight=False)
+
+    _guarded(run)
+
+
 def main() -> None:
     app()

@@ -244,7 +244,7 @@ class ProblemGrader:
                    else f"{fn} is not defined in your file; define {fn}({', '.join(expected_params)})")
             checks = {key: Verdict(False, why) for key in weights}
         else:
-            if info.params is not None and len(info.params) != len(expected_params):
+            if info.params is not None and not accepts_positional(info.params, len(expected_params)):
                 checks["signature"] = Verdict(False, f"{fn} takes ({', '.join(info.params)}); it must take "
                                                      f"({', '.join(expected_params)})")
             else:
@@ -281,6 +281,18 @@ class ProblemGrader:
             status = "failed"
         return ProblemResult(id=self.problem.id, score=score, max_score=float(self.problem.points), status=status,
                              checks=out, line=info.line if info else None)
+
+
+def accepts_positional(params: tuple[str, ...], count: int) -> bool:
+    """Whether a signature, as rendered by inspect ("W", "reg=0.0", "*args",
+    "x: float"), accepts `count` positional arguments."""
+    positional = [p for p in params if not p.startswith("*") and p != "/"]
+    required = [p for p in positional if "=" not in p]
+    if "*" in params:  # keyword-only marker: only what precedes it is positional
+        positional = [p for p in params[: params.index("*")] if p != "/"]
+        required = [p for p in positional if "=" not in p]
+    varargs = any(p.startswith("*") and not p.startswith("**") and p != "*" for p in params)
+    return len(required) <= count and (varargs or count <= len(positional))
 
 
 def _copy(value: Any) -> Any:

@@ -240,3 +240,42 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
 
 
 __all__ = ["GraderError", "Submission", "grade", "grade_and_store", "read_submission"]
+
+
+def regrade_stored(submission_ids: list[int], *, pending: bool, db_url: str | None, seed: int | None,
+                   problems_root: Path | None, launcher=None,
+                   on_done: Callable[[int, Report | None, str], None] | None = None) -> list[tuple[int, Report | None]]:
+    """Grade stored submissions again (e.g. after a spec fix, or the pending
+    ones a crash left). Old runs are kept; each new run becomes the current one."""
+    import tempfile
+
+    from grader.packs import load_pack, problems_root as find_root
+    from grader.store import open_store
+
+    root = find_root(problems_root)
+    done: list[tuple[int, Report | None]] = []
+    with open_store(db_url) as store:
+        ids = list(submission_ids) + (store.pending_submissions() if pending else [])
+        packs: dict = {}
+        for sid in dict.fromkeys(ids):
+            filename, content, student, assignment = store.submission_content(sid)
+            if assignment not in packs:
+                packs[assignment] = load_pack(assignment, root)
+            with tempfile.TemporaryDirectory(prefix="grader-regrade-") as tmp:
+                path = Path(tmp) / Path(filename).name
+                path.write_bytes(content)
+                started_at = datetime.now(timezone.utc)
+                try:
+                    report = grade(Submission(path, content, hashlib.sha256(content).hexdigest()), packs[assignment],
+                                   student=student, seed=seed, launcher=launcher)
+                except GraderError as exc:
+                    store.record_error(sid, str(exc))
+                    done.append((sid, None))
+                    if on_done is not None:
+                        on_done(sid, None, str(exc))
+                    continue
+                store.record_run(sid, report, started_at=started_at)
+            done.append((sid, report))
+            if on_done is not None:
+                on_done(sid, report, "")
+    return done
