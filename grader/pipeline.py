@@ -167,6 +167,8 @@ def _unloadable(grader, cases, loaded) -> ProblemResult:
         err = loaded.error
         where = f"line {err.line}: " if err.line else ""
         message = f"your file cannot be imported: {where}{err.type}: {err.message}"
+        if err.type in ("ModuleNotFoundError", "ImportError"):
+            message += " (submissions may use numpy and the Python standard library only)"
     else:
         message = f"your file cannot be imported: {loaded.detail}"
     from grader.evaluate import Verdict
