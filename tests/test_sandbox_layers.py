@@ -99,7 +99,7 @@ def test_bwrap_filesystem_view(tmp_path):
     def _secret(): open({str(secret)!r}).read()
     def _reference(): open({str(project / 'problems/hw2/reference.py')!r}).read()
     def _project(): os.listdir({str(project)!r})
-    def _home(): assert set(os.listdir("/root")) - {".pyenv"}
+    def _home(): assert set(os.listdir("/root")) - {{".pyenv"}}
     def _write_root(): open("/pwned", "w").write("x")
     def _write_usr(): open("/usr/pwned", "w").write("x")
     def _write_tmp(): open("/tmp/ok", "w").write("x")
