@@ -220,3 +220,44 @@ def regrade(
 
 def main() -> None:
     app()
+
+
+@app.command()
+def doctor(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON only.")] = False,
+    canaries: Annotated[bool, typer.Option("--canaries/--no-canaries", help="Run the canary attacks.")] = True,
+) -> None:
+    """Show which sandbox layers work on this machine, why the others don't and the fix;
+    run canary attacks (read a secret file, open a socket, fork, write outside the temp dir)
+    through the real sandbox. Exits 3 if any canary succeeds.
+
+    Example: grader doctor
+    """
+
+    def run() -> None:
+        import json as _json
+
+        from grader.sandbox.doctor import diagnose
+
+        report = diagnose(canaries=canaries)
+        if json_out:
+            sys.stdout.write(_json.dumps(report.as_dict(), indent=2) + "\n")
+        else:
+            console = _stdout()
+            console.print(f"launcher: {report.launcher}   bubblewrap: {report.bwrap}", highlight=False)
+            for layer in report.layers:
+                mark = "[green]ok[/]  " if layer.active else "[red]MISSING[/]"
+                extra = "" if layer.active else f": {layer.why}. Fix: {layer.fix}"
+                console.print(f"  {mark} {layer.name}{extra}", highlight=False)
+            for canary in report.canaries:
+                mark = "[green]blocked[/]  " if canary.blocked else "[red]SUCCEEDED[/]"
+                console.print(f"  canary {mark} {canary.name} ({canary.detail})", highlight=False)
+            if report.missing_for_instructor:
+                console.print(f"instructor grading (batch, worker, regrade) will refuse: missing "
+                              f"{', '.join(report.missing_for_instructor)}", highlight=False)
+            else:
+                console.print("instructor grading: allowed", highlight=False)
+        if not report.ok:
+            raise typer.Exit(3)
+
+    _guarded(run)
