@@ -91,6 +91,10 @@ def load_pack(assignment: str, root: Path) -> Pack:
     for problem in spec.problems:
         for name in _referenced(problem):
             pack.function(name)
-        if problem.forward is None and problem.reference is None and any(c.expected is None for c in problem.cases):
-            raise SpecError(f"{spec_path}: problem {problem.id!r} needs a forward, a reference or stored expected outputs")
+        if problem.forward is None and problem.reference is None:
+            for case in problem.cases:
+                missing = [o.name for o in problem.outputs if o.name not in (case.expected or {})]
+                if missing:
+                    raise SpecError(f"{spec_path}: problem {problem.id!r}, case {case.name!r} needs a forward, "
+                                    f"a reference or stored expected outputs (missing: {', '.join(missing)})")
     return pack

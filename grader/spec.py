@@ -123,6 +123,13 @@ class ProblemSpec(Strict):
             unknown = set(case.values) - set(names)
             if unknown:
                 raise ValueError(f"problem {self.id!r}, case {case.name!r}: unknown arguments {sorted(unknown)}")
+            unknown = set(case.expected or {}) - {o.name for o in self.outputs}
+            if unknown:
+                raise ValueError(f"problem {self.id!r}, case {case.name!r}: expected names unknown outputs "
+                                 f"{sorted(unknown)}")
+            if case.expected is not None and (set(names) - set(case.values) or case.build or case.repeat > 1):
+                raise ValueError(f"problem {self.id!r}, case {case.name!r}: stored expected outputs need fixed "
+                                 f"values for every argument ({', '.join(names)})")
         return self
 
     @property
