@@ -156,7 +156,8 @@ def _grade_problem(grader, problem, cases, sandbox, info) -> ProblemResult:
         results.append(grader.judge(index, case, outcome))
         if outcome.status in ("timeout", "crash", "violation"):
             break
-    return grader.score(cases, results, info, not_attempted, len(cases))
+    return grader.score(cases, results, info, not_attempted, len(cases),
+                        call=lambda args: sandbox.call(problem.function, args))
 
 
 def _unloadable(grader, cases, loaded) -> ProblemResult:

@@ -72,6 +72,18 @@ class CaseSpec(Strict):
     expected: dict[str, Any] | None = Field(None, description="Stored outputs, for packs with no reference.")
 
 
+class MistakeSpec(Strict):
+    """A known mistake: a reference function with the student's signature that
+    returns what a submission with this one mistake returns. The grader shows
+    `hint` only when the submission's outputs equal the variant's on every case
+    where they were returned (and differ from the correct ones somewhere)."""
+
+    id: str
+    variant: str = Field(description="Reference function with the student's signature.")
+    hint: str = Field(description="One sentence, tied to the lecture concept.")
+    outputs: list[str] | None = Field(None, description="Outputs the mistake concerns (default: those it changes).")
+
+
 class Tolerance(Strict):
     fd_step: float = 1e-5
     fd_rtol: float = 1e-5
@@ -108,6 +120,9 @@ class ProblemSpec(Strict):
     cases: list[CaseSpec]
     tolerance: Tolerance = Tolerance()
     weights: Weights = Weights()
+    mistakes: list[MistakeSpec] = Field(default_factory=list, description="Catalogue of known mistakes.")
+    dim_labels: dict[str, str] = Field(default_factory=dict,
+                                       description="What a named dim counts, for feedback, e.g. C = 'classes'.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "ProblemSpec":
@@ -119,6 +134,14 @@ class ProblemSpec(Strict):
                 raise ValueError(f"problem {self.id!r}: output {out.name!r} is a gradient of unknown {out.wrt!r}")
         if self.upstream is not None and self.upstream not in names:
             raise ValueError(f"problem {self.id!r}: upstream {self.upstream!r} is not an argument")
+        outputs = {o.name for o in self.outputs}
+        ids = [m.id for m in self.mistakes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"problem {self.id!r}: mistake ids repeat")
+        for m in self.mistakes:
+            if m.outputs is not None and not set(m.outputs) <= outputs:
+                raise ValueError(f"problem {self.id!r}, mistake {m.id!r}: unknown outputs "
+                                 f"{sorted(set(m.outputs) - outputs)}")
         for case in self.cases:
             unknown = set(case.values) - set(names)
             if unknown:
