@@ -40,6 +40,8 @@ def _error(exc, filename):
         message = f"the submission called sys.exit({_text(exc.code, 100)})"
     else:
         message = _text(exc)
+        if isinstance(exc, RuntimeError) and "can't start new thread" in message:
+            message += " (threads are not allowed in submissions)"
     return {
         "type": type(exc).__name__[:100],
         "message": message,
@@ -187,6 +189,14 @@ def _apply_limits(limits):
                 pass
 
 
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a replaced or closed stream
+            pass
+
+
 def main():
     fd_in, fd_out = int(sys.argv[1]), int(sys.argv[2])
     setup, _ = wire.read_frame(fd_in)
@@ -220,6 +230,7 @@ def main():
         code = compile(source, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - any failure of student code is reported
+        _flush()
         wire.write_frame(fd_out, {"ok": False, "error": _error(exc, filename)})
         return
 
@@ -236,6 +247,7 @@ def main():
         except BaseException:
             pass
         functions[name] = info
+    _flush()
     wire.write_frame(fd_out, {"ok": True, "functions": functions})
 
     while True:
@@ -249,8 +261,10 @@ def main():
         try:
             result = module.__dict__[request["fn"]](*args)
         except BaseException as exc:  # noqa: BLE001
+            _flush()
             wire.write_frame(fd_out, {"ok": False, "id": request["id"], "error": _error(exc, filename)})
             continue
+        _flush()
         encoder = Encoder(np)
         try:
             header = {"ok": True, "id": request["id"], "result": encoder.result(result),

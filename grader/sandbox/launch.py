@@ -52,6 +52,8 @@ class LaunchPlan:
     release: Callable[[], None] = lambda: None
     # The pid whose death ends every process of the child (a PID namespace's init), if any.
     reaper_pid: Callable[[int], int | None] = lambda pid: None
+    # The launcher reports a child killed by signal N as exit code 128 + N (bwrap does).
+    signal_as_code: bool = False
 
 
 def child_env(tmpdir: str) -> dict[str, str]:
@@ -188,9 +190,9 @@ class _SlotPool:
     """Parallel slots, each with its own uid, held with flock across processes."""
 
     def __init__(self) -> None:
-        import tempfile
-
-        self.dir = Path(tempfile.gettempdir()) / f"grader-slots-{os.geteuid()}"
+        # A fixed place (never $TMPDIR): every grader on this machine must share one pool.
+        run = Path("/run")
+        self.dir = run / "grader-slots" if os.geteuid() == 0 and run.is_dir() else Path(f"/tmp/grader-slots-{os.geteuid()}")
 
     def acquire(self) -> tuple[int, Callable[[], None]]:
         import fcntl
@@ -342,6 +344,7 @@ class BwrapLauncher(Launcher):
             setup_extra={"audit": audit_enabled(), **_seccomp_setup(self.seccomp), **_limits_setup(self.limits)},
             release=release,
             reaper_pid=lambda pid: next(iter(_children(pid)), None),
+            signal_as_code=True,
         )
 
     def probe(self) -> tuple[bool, str]:

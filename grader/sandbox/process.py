@@ -143,7 +143,12 @@ class _Child:
         plan.after_start(self.proc.pid)
         threading.Thread(target=sink.drain, args=(out_r,), daemon=True).start()
 
-    def kill(self) -> None:
+    def kill(self, grace: float = 0.0) -> None:
+        if grace:
+            try:  # a child that died on its own: let the launcher report its real exit status
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
         # A PID namespace's init first: its death takes every process inside with it, and
         # the launcher (bwrap) exits only once they are all gone.
         reaper = self.plan.reaper_pid(self.proc.pid) if self.proc.poll() is None else None
@@ -177,6 +182,8 @@ class _Child:
             code = self.proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             code = None
+        if code is not None and self.plan.signal_as_code and 128 < code < 128 + 65:
+            code = -(code - 128)
         return _describe_exit(code)
 
 
@@ -218,11 +225,11 @@ class Sandbox:
             except OSError:
                 pass  # the child died at once; load() reports it
 
-    def _drop_child(self) -> str:
+    def _drop_child(self, grace: float = 0.0) -> str:
         child, self._child = self._child, None
         if child is None:
             return ""
-        child.kill()
+        child.kill(grace)
         return child.exit_detail()
 
     def _deadline_for_call(self) -> float:
@@ -244,7 +251,7 @@ class Sandbox:
             self._drop_child()
             return LoadResult("timeout", detail="the sandbox did not start in time")
         except wire.WireError:
-            detail = self._drop_child()
+            detail = self._drop_child(grace=1.0)
             return LoadResult("crash", detail=f"the sandbox could not start ({detail}); run `grader doctor`")
         if ready.get("ready") is not True:
             self._drop_child()
@@ -255,7 +262,7 @@ class Sandbox:
             self._drop_child()
             return LoadResult("timeout", detail="importing the submission did not finish in time")
         except wire.WireError:
-            return LoadResult("crash", detail=self._drop_child())
+            return LoadResult("crash", detail=self._drop_child(grace=1.0))
         if header.get("ok") is not True:
             self._drop_child()
             return LoadResult("error", error=StudentError.from_header(header.get("error")))
@@ -297,7 +304,7 @@ class Sandbox:
             self._drop_child()
             return CallOutcome("timeout", detail=f"{function} did not return within {self.call_timeout:g} s")
         except (wire.WireError, OSError) as exc:
-            detail = self._drop_child()
+            detail = self._drop_child(grace=1.0 if isinstance(exc, (wire.WireClosed, OSError)) else 0.0)
             if isinstance(exc, wire.WireClosed) or isinstance(exc, OSError):
                 return CallOutcome("crash", detail=detail)
             return CallOutcome("violation", detail=f"the submission corrupted the grader's channel ({exc})")
