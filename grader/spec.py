@@ -153,11 +153,44 @@ class ProblemSpec(Strict):
             if case.expected is not None and (set(names) - set(case.values) or case.build or case.repeat > 1):
                 raise ValueError(f"problem {self.id!r}, case {case.name!r}: stored expected outputs need fixed "
                                  f"values for every argument ({', '.join(names)})")
+            _check_dims(self, case)
         return self
 
     @property
     def arg_names(self) -> list[str]:
         return [a.name for a in self.args]
+
+
+def _dim_name(dim: Dim) -> str | None:
+    """The dim a shape entry names: 5 -> None, "D" -> "D", "D+1" -> "D"."""
+    if isinstance(dim, int):
+        return None
+    name, plus, extra = dim.partition("+")
+    if not name.strip() or (plus and not extra.strip().isdigit()):
+        raise ValueError(f"shape entry {dim!r} must be a size, a dim name or 'name+k'")
+    return name.strip()
+
+
+def _check_dims(problem: "ProblemSpec", case: CaseSpec) -> None:
+    """Every drawn argument's dims are declared, and every range is (low, high) with low <= high."""
+    where = f"problem {problem.id!r}, case {case.name!r}"
+    dims = {**problem.dims, **case.dims}
+    for name, size in dims.items():
+        low, high = (size, size) if isinstance(size, int) else size
+        if not 0 <= low <= high:
+            raise ValueError(f"{where}: dim {name!r} = {size}; give a size or a range (low, high) "
+                             f"with 0 <= low <= high")
+    if case.build:
+        return
+    for arg in problem.args:
+        if arg.name in case.values:
+            continue
+        override = case.draws.get(arg.name, {})
+        named = [_dim_name(d) for d in override.get("shape", arg.shape)]
+        named += [b for b in (override.get("low", arg.low), override.get("high", arg.high)) if isinstance(b, str)]
+        missing = sorted({n for n in named if n is not None} - set(dims))
+        if missing:
+            raise ValueError(f"{where}: argument {arg.name!r} uses undeclared dims {missing}; declare them in dims")
 
 
 class AssignmentSpec(Strict):

@@ -66,6 +66,12 @@ BROKEN = {
     "reference that cannot be imported": (GOOD_TOML, "import numpy as np\nraise RuntimeError('boom')\n",
                                           "reference.py"),
     "reference with a syntax error": (GOOD_TOML, "def cube_forward(x)\n    return 0\n", "reference.py"),
+    "shape names an undeclared dim": (GOOD_TOML.replace('shape = [3]', 'shape = ["n"]'), GOOD_REFERENCE,
+                                      "assignment.toml"),
+    "dim range with low > high": (GOOD_TOML.replace('points = 4', 'points = 4\ndims = { n = [5, 2] }').replace(
+        'shape = [3]', 'shape = ["n"]'), GOOD_REFERENCE, "assignment.toml"),
+    "bad dim expression": (GOOD_TOML.replace('points = 4', 'points = 4\ndims = { n = [2, 5] }').replace(
+        'shape = [3]', 'shape = ["n+x"]'), GOOD_REFERENCE, "assignment.toml"),
     "no reference.py for a named forward": (GOOD_TOML, None, "reference.py"),
     "no forward, no reference, no stored outputs": (GOOD_TOML.replace('forward = "cube_forward"\n', ''), None,
                                                     "assignment.toml"),
