@@ -35,7 +35,9 @@ def _stdout():
 def _fail(message: str, code: int) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -46,6 +48,17 @@ def _guarded(fn: Callable[[], None]) -> None:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+
+
+MAX_SEED = 2**63 - 1
+
+
+def _checked_seed(seed: int | None) -> int | None:
+    from grader.errors import UsageError
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed {seed} is out of range; use a whole number from 0 to {MAX_SEED}")
+    return seed
 
 
 def _os_user() -> str:
@@ -79,7 +92,8 @@ def submit(
     def run() -> None:
         from grader.pipeline import grade_and_store
 
-        report = grade_and_store(file, assignment=assignment, student=student or _os_user(), db_url=db, seed=seed,
+        report = grade_and_store(file, assignment=assignment, student=student or _os_user(), db_url=db,
+                                 seed=_checked_seed(seed),
                                  only=problem, problems_root=problems)
         if format is Format.json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
@@ -87,8 +101,22 @@ def submit(
             from grader.render import report_renderable
 
             _stdout().print(report_renderable(report))
+        _notice_missing_layers(report.sandbox)
 
     _guarded(run)
+
+
+def _notice_missing_layers(layers: list[str]) -> None:
+    """A student may grade their own code with fewer layers, but never silently."""
+    from grader.sandbox import INSTRUCTOR_LAYERS
+
+    missing = [layer for layer in INSTRUCTOR_LAYERS if layer not in layers]
+    if missing:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"notice: your code ran without {' and '.join(missing)} isolation on this machine "
+                                   "(fine for your own code; run `grader doctor` to see why and how to fix it)",
+                                   highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("problems")
@@ -211,7 +239,8 @@ def regrade(
                 console.print(f"{sid}: {report.student} {report.assignment} {report.score:g} / {report.max_score:g}",
                               highlight=False)
 
-        results = regrade_stored(submission_ids or [], pending=pending, db_url=db, seed=seed, problems_root=problems,
+        results = regrade_stored(submission_ids or [], pending=pending, db_url=db, seed=_checked_seed(seed),
+                                 problems_root=problems,
                                  on_done=done)
         console.print(f"regraded {len(results)} submission(s)", highlight=False)
 

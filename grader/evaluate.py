@@ -81,7 +81,12 @@ class ProblemGrader:
             return [case.expected.get(o.name) for o in self.problem.outputs]
         if self.reference is not None:
             out = self.reference(*[_copy(v) for v in case.args.values()])
+            out = out if len(self.problem.outputs) > 1 else (out,)
             return [np.asarray(v, dtype=np.float64) for v in out]
+        if self.forward is not None:  # the forward alone gives the value outputs; FD checks the gradients
+            fargs = {k: _copy(v) for k, v in forward_args(self.problem, case.args).items()}
+            value = np.asarray(self.forward(**fargs), dtype=np.float64)
+            return [value if o.kind == "value" else None for o in self.problem.outputs]
         return None
 
     def objective(self, case: Case, wrt: str) -> Callable[[np.ndarray], float]:
@@ -161,7 +166,7 @@ class ProblemGrader:
         if exp.ndim == 0:
             return Verdict(False, f"{spec.name} = {_fmt(float(got))}, expected {_fmt(float(exp))}")
         m = compare.mismatch(got, exp)
-        worst = "; ".join(f"{i}: expected {_fmt(e)}, got {_fmt(g)}" for i, e, g in m.worst)
+        worst = _worst(m)
         where = diagnose.locate(got, exp, self.tol.ref_rtol)
         return Verdict(False, f"{spec.name} is wrong (relative error {m.rel_error:.2g}); worst entries {worst}"
                               + (f"; {where}" if where else ""))
@@ -199,7 +204,7 @@ class ProblemGrader:
             exp = np.asarray(exp, dtype=np.float64).reshape(var_shape)
             if not compare.close(got, exp, self.tol.ref_rtol):
                 m = compare.mismatch(got, exp)
-                worst = "; ".join(f"{i}: expected {_fmt(e)}, got {_fmt(g)}" for i, e, g in m.worst)
+                worst = _worst(m)
                 problems.append(f"relative error {m.rel_error:.2g}; worst entries {worst}" if problems
                                 else f"{spec.name} is wrong (relative error {m.rel_error:.2g}); worst entries {worst}")
                 where = diagnose.locate(got, exp, self.tol.ref_rtol, self.axis_labels(spec.wrt))
@@ -259,6 +264,8 @@ class ProblemGrader:
             if info.params is not None and not accepts_positional(info.params, len(expected_params)):
                 checks["signature"] = Verdict(False, f"{fn} takes ({', '.join(info.params)}); it must take "
                                                      f"({', '.join(expected_params)})")
+            elif results and not any(r.outcome.status == "ok" for r in results):
+                checks["signature"] = Verdict(False, _describe_failure(results[0].outcome, fn))
             else:
                 checks["signature"] = Verdict(True)
             main = [r for r in results if r.case.check is None]
@@ -266,22 +273,27 @@ class ProblemGrader:
                 checks[key] = _combine(key, main, total_cases)
             for name in extras:
                 group = [r for r in results if r.case.check == name]
-                checks[name] = _combine_all(group, [c for c in cases if c.check == name], self.main_keys())
+                checks[name] = _combine_all(group, [k for k in self.main_keys() if k != "unmodified"])
             if len(results) < len(cases):
                 skipped = Verdict(False, "not run: an earlier case of this problem crashed or timed out")
                 for key in weights:
                     if key != "signature" and checks[key].passed:
                         checks[key] = skipped
         feedback = {} if info is None or not_attempted else self.feedback(results, checks, call)
+        # signature, shape, finite and unmodified are earned only alongside a right value or gradient:
+        # a stub returning zeros, or an attack that returns no numbers, scores 0
+        earned = any(checks[k].passed for k in weights if k.startswith(("value:", "gradient:")) or k in extras)
         out = []
         for key, w in weights.items():
             v = checks[key]
             pts = round(self.problem.points * w / total, 4)
             hint, more = feedback.get(key, (None, ""))
-            out.append(CheckResult(name=key, passed=v.passed, score=pts if v.passed else 0.0, max_score=pts,
-                                   message=_join(v.message, more) if not v.passed else v.message,
-                                   hint=hint if not v.passed else None))
-        passed_weight = sum(w for key, w in weights.items() if checks[key].passed)
+            message = _join(v.message, more) if not v.passed else v.message
+            if v.passed and not earned:
+                message = "counts once a value or gradient of this problem is right"
+            out.append(CheckResult(name=key, passed=v.passed, score=pts if v.passed and earned else 0.0,
+                                   max_score=pts, message=message, hint=hint if not v.passed else None))
+        passed_weight = sum(w for key, w in weights.items() if checks[key].passed) if earned else 0.0
         score = round(self.problem.points * passed_weight / total, 4)
         statuses = {r.outcome.status for r in results}
         if info is None or not_attempted:
@@ -545,6 +557,10 @@ def accepts_positional(params: tuple[str, ...], count: int) -> bool:
     return len(required) <= count and (varargs or count <= len(positional))
 
 
+def _worst(m: compare.Mismatch) -> str:
+    return "; ".join(f"{i if i else 'value'}: expected {_fmt(e)}, got {_fmt(g)}" for i, e, g in m.worst)
+
+
 def _join(message: str, more: str) -> str:
     if not more:
         return message
@@ -564,7 +580,7 @@ def _combine(key: str, results: list[CaseResult], total_cases: int) -> Verdict:
     return Verdict(False, f"case '{first.case.name}': {first.verdicts[key].message}{count}")
 
 
-def _combine_all(results: list[CaseResult], cases: list[Case], keys: list[str]) -> Verdict:
+def _combine_all(results: list[CaseResult], keys: list[str]) -> Verdict:
     for r in results:
         for key in keys:
             v = r.verdicts.get(key)

@@ -58,7 +58,8 @@ def _describe(error: ValidationError) -> str:
 
 
 def _referenced(problem: ProblemSpec) -> list[str]:
-    names = [problem.forward, problem.reference, problem.kinks, *(c.build for c in problem.cases)]
+    names = [problem.forward, problem.reference, problem.kinks, *(c.build for c in problem.cases),
+             *(m.variant for m in problem.mistakes)]
     return [n for n in names if n]
 
 

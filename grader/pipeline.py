@@ -253,8 +253,11 @@ def regrade_stored(submission_ids: list[int], *, pending: bool, db_url: str | No
     import tempfile
 
     from grader.packs import load_pack, problems_root as find_root
+    from grader.sandbox import default_launcher, require_layers
     from grader.store import open_store
 
+    launcher = launcher or default_launcher()
+    require_layers(launcher)  # instructor grading never runs other people's code unconfined
     root = find_root(problems_root)
     done: list[tuple[int, Report | None]] = []
     with open_store(db_url) as store:

@@ -45,3 +45,25 @@ def test_regrade_needs_ids_or_pending(tmp_path):
     result = runner.invoke(app, ["regrade", "--db", str(tmp_path / "g.db")])
     assert result.exit_code == 2
     assert "--pending" in result.output
+
+
+def test_regrade_refuses_without_filesystem_confinement(tmp_path, monkeypatch):
+    db = str(tmp_path / "g.db")
+    with open_store(db) as store:
+        store.record_submission(student="eve", assignment="hw2", spec_version="1", spec_sha256="x" * 64,
+                                filename="hw2.py", content=b"def graph(x, y, z):\n    return 0\n")
+    monkeypatch.setenv("GRADER_SANDBOX", "process")  # a machine without bubblewrap
+    result = runner.invoke(app, ["regrade", "--pending", "--db", db])
+    assert result.exit_code == 3, result.output
+    assert "filesystem" in result.output and "bubblewrap" in result.output
+    with open_store(db) as store:  # nothing ran, nothing was lost
+        assert len(store.pending_submissions()) == 1
+
+
+def test_submit_without_a_layer_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SANDBOX", "process")
+    result = runner.invoke(app, ["submit", str(EXAMPLES / "correct_vectorized.py"), "--assignment", "hw2",
+                                 "--db", str(tmp_path / "g.db"), "--format", "json", "--problem", "graph"])
+    assert result.exit_code == 0, result.output
+    assert "filesystem" not in json.loads(result.stdout)["sandbox"]
+    assert "notice: your code ran without filesystem isolation" in result.stderr

@@ -179,10 +179,6 @@ def test_input_mutation_is_detected(tmp_path):
     assert p.status == "failed"
 
 
-@pytest.mark.xfail(reason="evaluate.py: the extra case-group checks (_combine_all over main_keys) also fail on "
-                          "'unmodified', so mutating X costs 'unmodified' + 'regularisation' + 'numerically "
-                          "stable' (11.7 of 20 points) and tells the student their softmax is unstable",
-                   strict=False)
 def test_input_mutation_fails_only_the_unmodified_check(tmp_path):
     p = by_id(grade_source(tmp_path, with_override(MUTATES), ["softmax_loss"]))["softmax_loss"]
     assert list(failed_checks(p)) == ["unmodified"]

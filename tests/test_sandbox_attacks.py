@@ -197,7 +197,7 @@ def _check(run, attack: str, problems: tuple[str, ...], message: str) -> None:
     assert attacked["status"] != "passed"
     value_checks = [c for c in attacked["checks"] if c["name"].split(":")[0] in ("value", "gradient")]
     assert value_checks and not any(c["passed"] for c in value_checks), attacked
-    assert attacked["score"] < attacked["max_score"] / 2
+    assert attacked["score"] == 0, attacked
     text = " ".join(c["message"] for c in attacked["checks"])
     assert re.search(message, text), text
     for honest in HONEST:
