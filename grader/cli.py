@@ -83,6 +83,7 @@ def submit(
     seed: Annotated[Optional[int], typer.Option(help="Seed for the drawn cases (default: fixed per assignment version).", show_default=False)] = None,
     problem: Annotated[Optional[list[str]], typer.Option("--problem", help="Grade only this problem (repeatable).", show_default=False)] = None,
     problems: ProblemsOpt = None,
+    submitted_at: Annotated[Optional[str], typer.Option("--submitted-at", help="When the work was handed in, ISO 8601 with a UTC offset (an LMS export's timestamp, a commit's time); lateness is measured from it. Default: now.", show_default=False)] = None,
 ) -> None:
     """Grade FILE in a sandbox, print the report and store it.
 
@@ -92,9 +93,12 @@ def submit(
     def run() -> None:
         from grader.pipeline import grade_and_store
 
+        handed_in = _parse_time(submitted_at, "--submitted-at") if submitted_at is not None else None
+        notices: list[str] = []
         report = grade_and_store(file, assignment=assignment, student=student or _os_user(), db_url=db,
                                  seed=_checked_seed(seed),
-                                 only=problem, problems_root=problems)
+                                 only=problem, problems_root=problems,
+                                 submitted_at=handed_in, on_notice=notices.append)
         if format is Format.json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         else:
@@ -102,8 +106,17 @@ def submit(
 
             _stdout().print(report_renderable(report))
         _notice_missing_layers(report.sandbox)
+        _print_notices(notices)
 
     _guarded(run)
+
+
+def _print_notices(notices: list[str]) -> None:
+    """Policy notices about a submission (late, past the limit), on stderr."""
+    from rich.console import Console
+
+    for notice in notices:
+        Console(stderr=True).print(f"notice: {notice}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _notice_missing_layers(layers: list[str]) -> None:
@@ -243,6 +256,203 @@ def regrade(
                                  problems_root=problems,
                                  on_done=done)
         console.print(f"regraded {len(results)} submission(s)", highlight=False)
+
+    _guarded(run)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+def _parse_time(text: str, option: str, zone=None):
+    """An ISO 8601 date and time; without an offset it is read in `zone` (else refused)."""
+    from datetime import datetime
+
+    from grader.errors import UsageError
+    from grader.spec import localize
+
+    example = "2025-03-20T23:59:00+01:00"
+    raw = text.strip()
+    if len(raw) <= 10:  # a date alone: midnight at its start is rarely what is meant
+        raise UsageError(f"{option} {text!r} needs a time of day too, e.g. {example}")
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not an ISO 8601 date and time; write e.g. {example}") from None
+    if moment.tzinfo is None:
+        if zone is None:
+            raise UsageError(f"{option} {text!r} has no UTC offset and the assignment declares no time zone; "
+                             f"write e.g. {example}")
+        try:
+            moment = localize(moment, zone)
+        except ValueError as exc:
+            raise UsageError(f"{option} {exc}") from None
+    return moment
+
+
+def _gradebook_pack(assignment: str, problems: Optional[Path]):
+    from grader.packs import load_pack, problems_root
+
+    return load_pack(assignment, problems_root(problems))
+
+
+def _who_why(by: str, reason: str) -> tuple[str, str]:
+    from grader.errors import UsageError
+
+    if not by.strip():
+        raise UsageError("--by is empty; say who decides this, e.g. --by 'Prof. Smith'")
+    if not reason.strip():
+        raise UsageError("--reason is empty; say why, e.g. --reason 'medical certificate'")
+    return by, reason
+
+
+AssignmentReq = Annotated[str, typer.Option("--assignment", help="Assignment id, e.g. hw2.", show_default=False)]
+ByOpt = Annotated[str, typer.Option("--by", help="Who decides this (kept with the record).", show_default=False)]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept with the record).", show_default=False)]
+NewStudentOpt = Annotated[bool, typer.Option("--new-student", help="Allow a student with no submission yet (otherwise an unknown name is refused as a likely typo).")]
+
+
+@app.command()
+def extend(
+    student: Annotated[str, typer.Argument(help="Student name, as in `grader history`.", show_default=False)],
+    assignment: AssignmentReq,
+    until: Annotated[str, typer.Option("--until", help="New due date, ISO 8601; without an offset it is read in the assignment's time zone.", show_default=False)],
+    by: ByOpt,
+    reason: ReasonOpt,
+    new_student: NewStudentOpt = False,
+    db: DbOpt = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Give one student a later due date for an assignment, recording who and why.
+
+    The latest extension is in force; earlier ones are kept. Lateness is then
+    measured against it (see `grader export`).
+
+    Example: grader extend alice --assignment hw2 --until 2025-03-21T23:59 --by "Prof. Smith" --reason "medical certificate"
+    """
+
+    def run() -> None:
+        from grader.errors import UsageError
+        from grader.gradebook_policy import _when
+        from grader.store import open_store
+
+        pack = _gradebook_pack(assignment, problems)
+        policy = pack.spec.policy
+        if policy.due_at is None:
+            raise UsageError(f"assignment {assignment} declares no due date, so an extension would change nothing; "
+                             "add `due` to its [policy]")
+        due = _parse_time(until, "--until", policy.zone).astimezone(policy.zone)
+        if due <= policy.due_at:
+            raise UsageError(f"--until {_when(due)} is not after the due date {_when(policy.due_at)} of {assignment}; "
+                             "an extension moves the due date later")
+        who, why = _who_why(by, reason)
+        with open_store(db) as store:
+            eid = store.add_extension(student=student, assignment=pack.spec.id, due=due, granted_by=who, reason=why,
+                                      new_student=new_student)
+        _stdout().print(f"extension {eid}: {student} may submit {assignment} until {_when(due)} "
+                        f"(granted by {' '.join(who.split())}: {' '.join(why.split())})", highlight=False, markup=False)
+
+    _guarded(run)
+
+
+@app.command()
+def override(
+    student: Annotated[str, typer.Argument(help="Student name, as in `grader history`.", show_default=False)],
+    assignment: AssignmentReq,
+    score: Annotated[float, typer.Option("--score", help="The points to record (0 to the problem's or the assignment's maximum).", show_default=False)],
+    by: ByOpt,
+    reason: ReasonOpt,
+    problem: Annotated[Optional[str], typer.Option("--problem", help="Problem id; without it the total is overridden.", show_default=False)] = None,
+    new_student: NewStudentOpt = False,
+    db: DbOpt = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Set a student's score by hand, for one problem or the total, recording who and why.
+
+    A problem override replaces that problem's points (the late penalty still
+    applies); a total override replaces the final total. The latest override
+    is in force; earlier ones are kept.
+
+    Example: grader override alice --assignment hw2 --problem svm_loss --score 18 --by ta.jones --reason "regraded by hand"
+    """
+
+    def run() -> None:
+        import math
+
+        from grader.errors import UsageError
+        from grader.gradebook_policy import plain_number
+        from grader.store import open_store
+
+        pack = _gradebook_pack(assignment, problems)
+        ids = [p.id for p in pack.spec.problems]
+        if problem is not None and problem not in ids:
+            raise UsageError(f"unknown problem {problem!r} in {assignment}; known: {', '.join(ids)}")
+        maximum = pack.spec.problem(problem).points if problem else sum(p.points for p in pack.spec.problems)
+        what = f"problem {problem}" if problem else "the total"
+        if not math.isfinite(score) or not 0 <= score <= maximum:
+            raise UsageError(f"--score {score:g} is out of range for {what} of {assignment}; "
+                             f"give 0 to {plain_number(maximum)}")
+        who, why = _who_why(by, reason)
+        with open_store(db) as store:
+            oid = store.add_override(student=student, assignment=pack.spec.id, problem_id=problem, score=score,
+                                     set_by=who, reason=why, new_student=new_student)
+        _stdout().print(f"override {oid}: {student}'s {what} of {assignment} is {plain_number(score)} / "
+                        f"{plain_number(maximum)} (set by {' '.join(who.split())}: {' '.join(why.split())})",
+                        highlight=False, markup=False)
+
+    _guarded(run)
+
+
+@app.command()
+def export(
+    assignment: AssignmentReq,
+    format: Annotated[ExportFormat, typer.Option("--format", help="csv: for spreadsheets and LMS grade imports; json: everything, including who set overrides and why.")] = ExportFormat.csv,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False)] = None,
+    db: DbOpt = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Export the gradebook of an assignment: one row per student, a column per
+    problem and the total, under the assignment's policy (the submission that
+    counts, late penalty, extensions, overrides).
+
+    Example: grader export --assignment hw2 --format csv --output hw2-grades.csv
+    """
+
+    def run() -> None:
+        from grader.errors import UsageError
+        from grader.gradebook_export import to_csv, to_json
+        from grader.gradebook_policy import ProblemColumn, grade_rows
+        from grader.store import open_store
+        from grader.store.engine import display_url
+
+        pack = _gradebook_pack(assignment, problems)
+        columns = [ProblemColumn(p.id, p.points) for p in pack.spec.problems]
+        with open_store(db) as store:
+            facts = store.gradebook_facts(pack.spec.id)
+            where = display_url(store.url)
+        rows = grade_rows(pack.spec.policy, columns, facts.submissions, facts.extensions, facts.overrides)
+        if format is ExportFormat.csv:
+            text = to_csv(rows, columns)
+        else:
+            text = to_json(rows, columns, assignment=pack.spec.id, spec_version=pack.spec.version,
+                           policy=pack.spec.policy)
+        if output is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise UsageError(f"{output}: cannot be written ({exc.strerror}); choose another --output") from None
+        from rich.console import Console
+
+        err = Console(stderr=True)
+        if not rows:
+            err.print(f"notice: no submissions for {assignment} in {where}", highlight=False, markup=False)
+        elif output is not None:
+            err.print(f"exported {len(rows)} student(s) of {assignment} to {output}", highlight=False, markup=False)
 
     _guarded(run)
 

@@ -75,9 +75,17 @@ class ProblemGrader:
         self.reference = function(problem.reference) if problem.reference else None
         self.seed = seed
         self.diagnosis = ProblemFeedback(problem, function, seed)
+        self._oracles: dict[tuple[int, int], fd.Oracle] = {}
+        self._expected: dict[str, list[Any] | None] = {}
 
     # ----- expected outputs -------------------------------------------------
     def expected(self, case: Case) -> list[Any] | None:
+        """The correct outputs on `case` (computed once per case)."""
+        if case.name not in self._expected:
+            self._expected[case.name] = self._compute_expected(case)
+        return self._expected[case.name]
+
+    def _compute_expected(self, case: Case) -> list[Any] | None:
         if case.expected is not None:
             return [case.expected.get(o.name) for o in self.problem.outputs]
         if self.reference is not None:
@@ -104,6 +112,17 @@ class ProblemGrader:
             return float(np.sum(upstream * out)) if upstream is not None else float(out)
 
         return phi
+
+    def oracle(self, index: int, k: int, case: Case, wrt: str) -> fd.Oracle:
+        """The finite-difference oracle of output k on case `index`, built once
+        and reused for every submission this grader sees."""
+        key = (index, k)
+        if key not in self._oracles:
+            rng = np.random.default_rng([self.seed, zlib.crc32(self.problem.id.encode()), index, k])
+            self._oracles[key] = fd.Oracle(self.objective(case, wrt), np.asarray(case.args[wrt], dtype=np.float64),
+                                           rng, max_coordinates=self.tol.max_coordinates,
+                                           random_directions=self.tol.random_directions)
+        return self._oracles[key]
 
     # ----- per-case verdicts ------------------------------------------------
     def judge(self, index: int, case: Case, outcome: CallOutcome) -> CaseResult:
@@ -186,12 +205,9 @@ class ProblemGrader:
         if not np.all(np.isfinite(got)):
             return Verdict(True), Verdict(False, f"{spec.name} contains NaN or infinity")
         if self.forward is not None:
-            rng = np.random.default_rng([self.seed, zlib.crc32(self.problem.id.encode()), index, k])
-            result = fd.check_gradient(
-                self.objective(case, spec.wrt), np.asarray(wrt, dtype=np.float64), got, rng,
-                step=self.tol.fd_step, rtol=self.tol.fd_rtol, noise=self.tol.fd_noise, kink_rtol=self.tol.kink_rtol,
-                max_coordinates=self.tol.max_coordinates, random_directions=self.tol.random_directions,
-                min_conclusive=self.tol.min_conclusive)
+            result = self.oracle(index, k, case, spec.wrt).check(
+                got, step=self.tol.fd_step, rtol=self.tol.fd_rtol, noise=self.tol.fd_noise,
+                kink_rtol=self.tol.kink_rtol, min_conclusive=self.tol.min_conclusive)
             if result.verdict == "disagree":
                 bad = result.disagreeing
                 first = bad[0]

@@ -93,13 +93,20 @@ def start_sandbox(submission: Submission, launcher=None):
     return sandbox
 
 
-def grade(submission: Submission, pack, *, student: str, seed: int | None = None, only: list[str] | None = None,
-          launcher=None, on_problem: Callable[[ProblemResult], None] | None = None, sandbox=None) -> Report:
-    """Grade `submission` against `pack` in a fresh sandbox (or the one
-    `start_sandbox` began) and return the report."""
+@dataclass
+class Plan:
+    """What grading an assignment with one seed needs, built once and shared
+    by every submission graded with it: the drawn cases, the reference's
+    outputs and the finite-difference oracles (memoised in each grader)."""
+
+    pack: Any
+    seed: int
+    problems: list  # [(ProblemSpec, ProblemGrader, [Case])]
+
+
+def make_plan(pack, *, seed: int | None = None, only: list[str] | None = None) -> Plan:
     from grader.cases import draw_cases
     from grader.evaluate import ProblemGrader
-    from grader.sandbox import Sandbox, default_launcher
 
     spec = pack.spec
     problems = spec.problems
@@ -110,6 +117,21 @@ def grade(submission: Submission, pack, *, student: str, seed: int | None = None
                              f"{', '.join(p.id for p in problems)}")
         problems = [p for p in problems if p.id in only]
     seed = spec.default_seed if seed is None else seed
+    return Plan(pack, seed, [(p, ProblemGrader(p, pack.function, seed), draw_cases(p, seed, pack.function))
+                             for p in problems])
+
+
+def grade(submission: Submission, pack, *, student: str, seed: int | None = None, only: list[str] | None = None,
+          launcher=None, on_problem: Callable[[ProblemResult], None] | None = None, sandbox=None,
+          plan: Plan | None = None) -> Report:
+    """Grade `submission` against `pack` in a fresh sandbox (or the one
+    `start_sandbox` began) and return the report. Pass a `plan` to reuse the
+    cases and oracles of earlier submissions."""
+    from grader.sandbox import Sandbox, default_launcher
+
+    spec = pack.spec
+    plan = plan or make_plan(pack, seed=seed, only=only)
+    seed = plan.seed
     started = time.monotonic()
     if sandbox is None:
         sandbox = Sandbox(submission.path.resolve(), filename=submission.filename, launcher=launcher or default_launcher(),
@@ -120,9 +142,7 @@ def grade(submission: Submission, pack, *, student: str, seed: int | None = None
     with sandbox:
         sandbox.start()
         first_load = sandbox.load()  # an import that fails once fails for every problem
-        for problem in problems:
-            grader = ProblemGrader(problem, pack.function, seed)
-            cases = draw_cases(problem, seed, pack.function)
+        for problem, grader, cases in plan.problems:
             loaded = first_load if first_load.status != "ok" else sandbox.load()
             if loaded.status != "ok":
                 result = _unloadable(grader, cases, loaded)
@@ -185,16 +205,27 @@ def _unloadable(grader, cases, loaded) -> ProblemResult:
 
 def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url: str | None, seed: int | None,
                     only: list[str] | None, problems_root: Path | None, source: str = "local",
-                    launcher=None, on_problem=None) -> Report:
+                    launcher=None, on_problem=None, submitted_at: datetime | None = None,
+                    on_notice: Callable[[str], None] | None = None) -> Report:
     """Read, grade and store one submission. The submission is recorded as
-    pending before grading starts, then its run is stored (or its error)."""
+    pending before grading starts, then its run is stored (or its error).
+
+    `submitted_at` (aware) is the time that counts for lateness: an LMS
+    export's timestamp or a commit's time; default now. `on_notice` is told,
+    once the submission is recorded, whether it is late or past the
+    assignment's submission limit (see grader/gradebook_policy.py).
+    """
     import queue
 
     from grader.packs import load_pack, problems_root as find_root
 
     submission = read_submission(path)
     root = find_root(problems_root)
-    submitted_at = datetime.now(timezone.utc)
+    if submitted_at is not None and submitted_at.tzinfo is None:
+        raise UsageError(f"submission time {submitted_at.isoformat()} has no time zone; give a UTC offset")
+    started_at = datetime.now(timezone.utc)
+    submitted_at = submitted_at or started_at
+    notices: list[str] = []
     packs: queue.Queue = queue.Queue()
 
     def open_and_record():
@@ -209,6 +240,8 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
                 student=student, assignment=pack.spec.id, spec_version=pack.spec.version,
                 spec_sha256=pack.spec_sha256, filename=submission.filename, content=submission.content,
                 source=source, submitted_at=submitted_at)
+            if on_notice is not None:
+                notices.extend(_policy_notices(store, pack, student, sid))
         except BaseException:
             store.close()
             raise
@@ -236,10 +269,24 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
         raise
     store, sid = pending.result()
     try:
-        store.record_run(sid, report, started_at=submitted_at)
+        store.record_run(sid, report, started_at=started_at)
     finally:
         store.close()
+    for notice in notices:
+        on_notice(notice)
     return report
+
+
+def _policy_notices(store, pack, student: str, submission_id: int) -> list[str]:
+    """Whether a just-recorded submission is late or past the limit, in words."""
+    from grader.gradebook_policy import ProblemColumn, submission_notices
+
+    policy = pack.spec.policy
+    if policy.due is None and policy.max_submissions is None:
+        return []
+    facts = store.gradebook_facts(pack.spec.id, student=student)
+    problems = [ProblemColumn(p.id, p.points) for p in pack.spec.problems]
+    return submission_notices(policy, problems, facts.submissions, submission_id, facts.extensions)
 
 
 __all__ = ["GraderError", "Submission", "grade", "grade_and_store", "read_submission"]
@@ -262,18 +309,19 @@ def regrade_stored(submission_ids: list[int], *, pending: bool, db_url: str | No
     done: list[tuple[int, Report | None]] = []
     with open_store(db_url) as store:
         ids = list(submission_ids) + (store.pending_submissions() if pending else [])
-        packs: dict = {}
+        plans: dict[str, Plan] = {}
         for sid in dict.fromkeys(ids):
             filename, content, student, assignment = store.submission_content(sid)
-            if assignment not in packs:
-                packs[assignment] = load_pack(assignment, root)
+            if assignment not in plans:
+                plans[assignment] = make_plan(load_pack(assignment, root), seed=seed)
             with tempfile.TemporaryDirectory(prefix="grader-regrade-") as tmp:
                 path = Path(tmp) / Path(filename).name
                 path.write_bytes(content)
                 started_at = datetime.now(timezone.utc)
                 try:
-                    report = grade(Submission(path, content, hashlib.sha256(content).hexdigest()), packs[assignment],
-                                   student=student, seed=seed, launcher=launcher)
+                    plan = plans[assignment]
+                    report = grade(Submission(path, content, hashlib.sha256(content).hexdigest()), plan.pack,
+                                   student=student, launcher=launcher, plan=plan)
                 except GraderError as exc:
                     store.record_error(sid, str(exc))
                     done.append((sid, None))

@@ -20,7 +20,9 @@ Tolerances (defaults chosen so correct float64 code never fails):
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone as _timezone, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -193,6 +195,93 @@ def _check_dims(problem: "ProblemSpec", case: CaseSpec) -> None:
             raise ValueError(f"{where}: argument {arg.name!r} uses undeclared dims {missing}; declare them in dims")
 
 
+class Policy(Strict):
+    """How an assignment's gradebook is computed (`grader export`); the table
+    `[policy]` of assignment.toml. Without it, the latest submission counts
+    and nothing is late. The computation is grader/gradebook_policy.py.
+
+    - `counts`: "latest" (the last graded submission) or "best" (the highest
+      total after penalties; ties go to the earliest).
+    - `due` with `timezone` (an IANA name such as "Europe/Berlin"): a TOML local
+      date-time (2025-03-14T23:59:00) is read on that zone's wall clock; a
+      date-time with an offset (…+01:00) is an instant. Lateness counts started
+      days on the zone's wall clock: 1 day late is after the due time and no
+      later than the same time the next day (23 or 25 hours across DST).
+    - `late`: "penalty" subtracts `late_penalty_per_day` × the maximum score per
+      started day (never below 0); "zero" scores late work 0 (a hard cut-off);
+      "not_counted" ignores late work, as if it had not been submitted.
+    - `max_submissions`: only a student's first N submissions (by submission
+      time) can count; later ones are stored and graded but never count.
+    """
+
+    counts: Literal["latest", "best"] = "latest"
+    due: datetime | None = Field(None, description="Due date: local wall-clock time in `timezone`, or with an offset.")
+    timezone: str | None = Field(None, description="IANA time zone of the due date, e.g. 'Europe/Berlin'.")
+    late: Literal["penalty", "zero", "not_counted"] = "penalty"
+    late_penalty_per_day: float = Field(0.0, ge=0, le=1, description="Fraction of the maximum score per started day late.")
+    max_submissions: int | None = Field(None, ge=1, description="Submissions after the first N are stored but do not count.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Policy":
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"policy: unknown time zone {self.timezone!r}; use an IANA name such as "
+                                 f"'Europe/Berlin' or 'UTC'") from None
+        if self.due is None:
+            if self.late_penalty_per_day or self.late != "penalty":
+                raise ValueError("policy: a late rule needs a due date (`due`)")
+            return self
+        if self.due.tzinfo is None:
+            if self.timezone is None:
+                raise ValueError(f"policy: due {self.due.isoformat()} has no offset; add `timezone`, "
+                                 f"e.g. timezone = \"Europe/Berlin\"")
+            try:
+                localize(self.due, self.zone)  # nonexistent or ambiguous local times are refused
+            except ValueError as exc:
+                raise ValueError(f"policy: due {exc}") from None
+        return self
+
+    @property
+    def zone(self) -> tzinfo:
+        """The due date's zone: `timezone`, else the offset of `due`, else UTC."""
+        if self.timezone is not None:
+            return ZoneInfo(self.timezone)
+        if self.due is not None and self.due.tzinfo is not None:
+            return self.due.tzinfo
+        return _timezone.utc
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The due date as an aware datetime in `zone`."""
+        if self.due is None:
+            return None
+        if self.due.tzinfo is None:
+            return localize(self.due, self.zone)
+        return self.due.astimezone(self.zone)
+
+
+def localize(naive: datetime, zone: tzinfo) -> datetime:
+    """`naive` read on `zone`'s wall clock. A time skipped by a DST change, or
+    one that happens twice, is a ValueError (write it with an offset instead)."""
+    if naive.tzinfo is not None:
+        return naive.astimezone(zone)
+    early, late = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() != late.utcoffset():
+        back = early.astimezone(_timezone.utc).astimezone(zone).replace(tzinfo=None)
+        what = "does not exist (a DST change skips it)" if back != naive else "happens twice (a DST change repeats it)"
+        raise ValueError(f"{naive.isoformat()} {what} in {zone}; write it with a UTC offset, "
+                         f"e.g. {naive.isoformat()}{_offset(early.utcoffset())}")
+    return early
+
+
+def _offset(delta: timedelta | None) -> str:
+    minutes = int((delta or timedelta()).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 class AssignmentSpec(Strict):
     id: str
     title: str = ""
@@ -201,6 +290,7 @@ class AssignmentSpec(Strict):
     call_timeout: float = Field(5.0, gt=0, description="Seconds for one call of a student function.")
     total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole submission.")
     problems: list[ProblemSpec]
+    policy: Policy = Field(default_factory=Policy, description="Which submission counts, due date, late rule.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "AssignmentSpec":

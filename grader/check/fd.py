@@ -63,19 +63,25 @@ def _difference(phi: Callable[[np.ndarray], float], x: np.ndarray, v: np.ndarray
 
 def probe(phi: Callable[[np.ndarray], float], x: np.ndarray, g: np.ndarray, v: np.ndarray, label: str, *,
           step: float, rtol: float, noise: float, kink_rtol: float) -> Probe:
-    """Compare <g, v> with centered differences. An estimate at h that agrees
-    settles the probe; one that disagrees is checked against h/2 first, so a
-    kink crossing is never reported as a disagreement."""
-    got = float(np.sum(g * v))
+    """Compare <g, v> with centered differences of `phi` along `v`."""
+    return _settle(lambda h: _difference(phi, x, v, h), float(np.sum(g * v)), label,
+                   step=step, rtol=rtol, noise=noise, kink_rtol=kink_rtol)
+
+
+def _settle(difference: Callable[[float], tuple[float, float]], got: float, label: str, *,
+            step: float, rtol: float, noise: float, kink_rtol: float) -> Probe:
+    """An estimate at h that agrees with `got` settles the probe; one that
+    disagrees is checked against h/2 first, so a kink crossing is never
+    reported as a disagreement (it is retried at h/100, h/10000)."""
     evaluations = 0
     for h in (step, step / 100.0, step / 10000.0):
-        d1, m1 = _difference(phi, x, v, h)
+        d1, m1 = difference(h)
         evaluations += 2
         if np.isfinite(d1):
             floor1 = noise * EPS * max(m1, 1e-300) / h
             if abs(got - d1) <= rtol * max(abs(got), abs(d1)) + floor1:
                 return Probe(label, d1, got, "agree", evaluations)
-        d2, m2 = _difference(phi, x, v, h / 2.0)
+        d2, m2 = difference(h / 2.0)
         evaluations += 2
         if not (np.isfinite(d1) and np.isfinite(d2)):
             continue
@@ -118,13 +124,39 @@ def directions(shape: tuple[int, ...], rng: np.random.Generator, *, max_coordina
     return found
 
 
+class Oracle:
+    """Centered differences of one objective at one point along fixed
+    directions, memoised: one oracle checks any number of claimed gradients
+    (every submission of a batch graded with the same seed) for the price of one."""
+
+    def __init__(self, phi: Callable[[np.ndarray], float], x: np.ndarray, rng: np.random.Generator, *,
+                 max_coordinates: int, random_directions: int) -> None:
+        self.phi = phi
+        self.x = np.asarray(x, dtype=np.float64)
+        self.directions = directions(self.x.shape, rng, max_coordinates=max_coordinates,
+                                     random_directions=random_directions)
+        self._memo: dict[tuple[int, float], tuple[float, float]] = {}
+
+    def difference(self, index: int, h: float) -> tuple[float, float]:
+        key = (index, h)
+        if key not in self._memo:
+            self._memo[key] = _difference(self.phi, self.x, self.directions[index][1], h)
+        return self._memo[key]
+
+    def check(self, g: np.ndarray, *, step: float, rtol: float, noise: float, kink_rtol: float,
+              min_conclusive: int) -> GradientCheck:
+        """Probe the claimed gradient `g` (the shape of x) along every direction."""
+        probes = tuple(
+            _settle(lambda h, i=i: self.difference(i, h), float(np.sum(g * v)), label,
+                    step=step, rtol=rtol, noise=noise, kink_rtol=kink_rtol)
+            for i, (label, v) in enumerate(self.directions)
+        )
+        return GradientCheck(probes, min_conclusive)
+
+
 def check_gradient(phi: Callable[[np.ndarray], float], x: np.ndarray, g: np.ndarray, rng: np.random.Generator, *,
                    step: float, rtol: float, noise: float, kink_rtol: float, max_coordinates: int,
                    random_directions: int, min_conclusive: int) -> GradientCheck:
     """Probe the claimed gradient `g` of `phi` at `x` (same shape as x)."""
-    x = np.asarray(x, dtype=np.float64)
-    probes = tuple(
-        probe(phi, x, g, v, label, step=step, rtol=rtol, noise=noise, kink_rtol=kink_rtol)
-        for label, v in directions(x.shape, rng, max_coordinates=max_coordinates, random_directions=random_directions)
-    )
-    return GradientCheck(probes, min_conclusive)
+    oracle = Oracle(phi, x, rng, max_coordinates=max_coordinates, random_directions=random_directions)
+    return oracle.check(g, step=step, rtol=rtol, noise=noise, kink_rtol=kink_rtol, min_conclusive=min_conclusive)

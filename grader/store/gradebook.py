@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from grader.errors import StoreError
+from grader.errors import StoreError, UsageError
+from grader.gradebook_policy import ExtensionFact, OverrideFact, SubmissionFact
 from grader.report import Report
 from grader.store.engine import READONLY, describe, display_url
 from grader.store.models import (
@@ -29,7 +30,9 @@ from grader.store.models import (
     Assignment,
     Blob,
     CheckResultRow,
+    Extension,
     GradingRun,
+    Override,
     ProblemResultRow,
     Student,
     Submission,
@@ -53,6 +56,15 @@ class HistoryRow:
     score: float | None
     max_score: float | None
     sha256_prefix: str
+
+
+@dataclass(frozen=True)
+class GradebookFacts:
+    """What the gradebook of one assignment is computed from (grader/gradebook_policy.py)."""
+
+    submissions: list[SubmissionFact]
+    extensions: list[ExtensionFact]
+    overrides: list[OverrideFact]
 
 
 def _utc(value: datetime | None, what: str) -> datetime:
@@ -218,7 +230,134 @@ class Store:
 
         self._write(f"recording an error for submission {submission_id}", work)
 
+    def _student_for_grant(self, session: Session, name: str, create: bool) -> Student:
+        row = session.scalar(select(Student).where(Student.name == name))
+        if row is not None:
+            return row
+        if not create:
+            import difflib
+
+            known = list(session.scalars(select(Student.name)))
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UsageError(
+                f"no student {name!r} in database {display_url(self.url)}{hint}; check the spelling "
+                "(`grader history` lists students), or pass --new-student for one with no submission yet"
+            )
+        row = Student(name=name)
+        session.add(row)
+        return row
+
+    @staticmethod
+    def _who_why(who: str, why: str) -> tuple[str, str]:
+        who, why = " ".join(who.split()), " ".join(why.split())
+        if not who or not why:
+            raise ValueError("record who (--by) and why (--reason); neither may be empty")
+        return who, why
+
+    def add_extension(self, *, student: str, assignment: str, due: datetime, granted_by: str, reason: str,
+                      new_student: bool = False, created_at: datetime | None = None) -> int:
+        """Record a new due date for one student (the latest one is in force). Returns its id.
+
+        An unknown student is a UsageError unless `new_student`.
+        """
+        due_at = _utc(due, "due")
+        when = _utc(created_at, "created_at")
+        granted_by, reason = self._who_why(granted_by, reason)
+
+        def work(session: Session) -> int:
+            row = Extension(student=self._student_for_grant(session, student, new_student), assignment=assignment,
+                            due_at=due_at, granted_by=granted_by, reason=reason, created_at=when)
+            session.add(row)
+            session.flush()
+            return row.id
+
+        return self._write(f"recording an extension for {student}", work)
+
+    def add_override(self, *, student: str, assignment: str, problem_id: str | None, score: float, set_by: str,
+                     reason: str, new_student: bool = False, created_at: datetime | None = None) -> int:
+        """Record a manual score: one problem's (`problem_id`) or the total's (None). Returns its id.
+
+        The latest override per student, assignment and problem is in force.
+        An unknown student is a UsageError unless `new_student`.
+        """
+        if not score >= 0:
+            raise ValueError(f"score must be a number >= 0, got {score!r}")
+        when = _utc(created_at, "created_at")
+        set_by, reason = self._who_why(set_by, reason)
+
+        def work(session: Session) -> int:
+            row = Override(student=self._student_for_grant(session, student, new_student), assignment=assignment,
+                           problem_id=problem_id, score=float(score), set_by=set_by, reason=reason, created_at=when)
+            session.add(row)
+            session.flush()
+            return row.id
+
+        return self._write(f"recording an override for {student}", work)
+
     # -- reads ----------------------------------------------------------------
+
+    def gradebook_facts(self, assignment: str, student: str | None = None) -> GradebookFacts:
+        """Every submission (with its current run's problem scores), extension and
+        override of assignment `assignment` (all spec versions), optionally of one student."""
+        subs = (
+            select(Submission.id, Student.name, Submission.submitted_at, Submission.status,
+                   Submission.current_run_id)
+            .join(Student, Submission.student_id == Student.id)
+            .join(Assignment, Submission.assignment_id == Assignment.id)
+            .where(Assignment.name == assignment)
+            .order_by(Submission.submitted_at, Submission.id)
+        )
+        scores = (
+            select(Submission.id, ProblemResultRow.problem_id, ProblemResultRow.score)
+            .join(Assignment, Submission.assignment_id == Assignment.id)
+            .join(ProblemResultRow, ProblemResultRow.run_id == Submission.current_run_id)
+            .where(Assignment.name == assignment)
+        )
+        extensions = (
+            select(Extension.id, Student.name, Extension.due_at, Extension.granted_by, Extension.reason,
+                   Extension.created_at)
+            .join(Student, Extension.student_id == Student.id)
+            .where(Extension.assignment == assignment)
+            .order_by(Extension.id)
+        )
+        overrides = (
+            select(Override.id, Student.name, Override.problem_id, Override.score, Override.set_by,
+                   Override.reason, Override.created_at)
+            .join(Student, Override.student_id == Student.id)
+            .where(Override.assignment == assignment)
+            .order_by(Override.id)
+        )
+        if student is not None:
+            subs = subs.where(Student.name == student)
+            scores = scores.join(Student, Submission.student_id == Student.id).where(Student.name == student)
+            extensions = extensions.where(Student.name == student)
+            overrides = overrides.where(Student.name == student)
+        with self._failures(f"reading the gradebook of {assignment}"):
+            with self._reader() as session:  # one read transaction: a consistent snapshot
+                sub_rows = session.execute(subs).all()
+                score_rows = session.execute(scores).all()
+                ext_rows = session.execute(extensions).all()
+                ovr_rows = session.execute(overrides).all()
+        by_submission: dict[int, dict[str, float]] = {}
+        for sid, problem_id, score in score_rows:
+            by_submission.setdefault(sid, {})[problem_id] = score
+        return GradebookFacts(
+            submissions=[
+                SubmissionFact(id=r[0], student=r[1], submitted_at=r[2], status=r[3],
+                               scores=by_submission.get(r[0], {}) if r[4] is not None else None)
+                for r in sub_rows
+            ],
+            extensions=[ExtensionFact(*r) for r in ext_rows],
+            overrides=[OverrideFact(*r) for r in ovr_rows],
+        )
+
+    def students(self) -> list[str]:
+        """Every student's name, sorted."""
+        with self._failures("listing students"):
+            with self._reader() as session:
+                return list(session.scalars(select(Student.name).order_by(Student.name)))
+
 
     def get_report(self, submission_id: int) -> Report:
         """The report of the submission's current run."""

@@ -5,7 +5,8 @@ at once when it equals `HEAD_REVISION`; only otherwise is alembic imported
 (which costs most of a second). Before migrating an existing SQLite file
 that holds tables, a consistent copy is written beside it
 (``grader.db.bak-<old revision>``). Migrations run inside one write
-transaction, so concurrent graders opening a new database migrate it once.
+transaction (on PostgreSQL holding an advisory lock), so concurrent graders
+opening a new database migrate it once.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; tests check it against alembic.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL advisory lock taken while migrating, so concurrent graders migrate once.
+MIGRATION_LOCK_KEY = 0x67726164  # "grad"
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
@@ -64,6 +67,8 @@ def upgrade_to_head(engine: Engine, url: str) -> None:
         if stored_revision(connection) == HEAD_REVISION:
             return
     with engine.begin() as connection:  # BEGIN IMMEDIATE on SQLite: one migrator at a time
+        if connection.dialect.name == "postgresql":  # and a lock held to the end of the transaction
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         revision = stored_revision(connection)
         if revision == HEAD_REVISION:
             return

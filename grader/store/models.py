@@ -280,3 +280,74 @@ class CheckResultRow(Base):
     hint: Mapped[str | None] = column(
         Text, nullable=True, doc="A recognised mistake, in one sentence, if any."
     )
+
+
+class Extension(Base):
+    """A new due date granted to one student for one assignment, with who and why.
+
+    Rows are never changed: a later grant for the same student and assignment
+    supersedes the earlier ones (the latest `created_at` is in force).
+    """
+
+    __tablename__ = "extensions"
+    __table_args__ = (
+        CheckConstraint("granted_by <> ''", name="granted_by_nonempty"),
+        CheckConstraint("reason <> ''", name="reason_nonempty"),
+        Index(None, "student_id", "assignment"),
+        {"comment": "Per-student due-date extensions; the latest per student and assignment is in force."},
+    )
+
+    id: Mapped[int] = column(Integer, primary_key=True, doc="Surrogate key.")
+    student_id: Mapped[int] = column(
+        ForeignKey("students.id", ondelete="RESTRICT"), nullable=False, doc="Who gets the extension."
+    )
+    assignment: Mapped[str] = column(
+        String(255), nullable=False, doc="Assignment name, e.g. 'hw2' (every spec version)."
+    )
+    due_at: Mapped[datetime] = column(
+        UTCDateTime, nullable=False, doc="The student's new due date (UTC)."
+    )
+    granted_by: Mapped[str] = column(String(255), nullable=False, doc="Who granted it.")
+    reason: Mapped[str] = column(Text, nullable=False, doc="Why it was granted.")
+    created_at: Mapped[datetime] = column(
+        UTCDateTime, nullable=False, doc="When it was recorded (UTC)."
+    )
+
+    student: Mapped[Student] = relationship()
+
+
+class Override(Base):
+    """A manual score for one student: one problem's, or the total's, with who and why.
+
+    Rows are never changed: the latest per (student, assignment, problem) is in
+    force. A problem override replaces that problem's points before the late
+    penalty; a total override replaces the final total.
+    """
+
+    __tablename__ = "overrides"
+    __table_args__ = (
+        CheckConstraint("score >= 0", name="score_nonnegative"),
+        CheckConstraint("set_by <> ''", name="set_by_nonempty"),
+        CheckConstraint("reason <> ''", name="reason_nonempty"),
+        Index(None, "student_id", "assignment"),
+        {"comment": "Manual scores; the latest per student, assignment and problem is in force."},
+    )
+
+    id: Mapped[int] = column(Integer, primary_key=True, doc="Surrogate key.")
+    student_id: Mapped[int] = column(
+        ForeignKey("students.id", ondelete="RESTRICT"), nullable=False, doc="Whose score."
+    )
+    assignment: Mapped[str] = column(
+        String(255), nullable=False, doc="Assignment name, e.g. 'hw2' (every spec version)."
+    )
+    problem_id: Mapped[str | None] = column(
+        String(128), nullable=True, doc="Problem id from the spec; NULL overrides the total."
+    )
+    score: Mapped[float] = column(Float, nullable=False, doc="The points to record.")
+    set_by: Mapped[str] = column(String(255), nullable=False, doc="Who set it.")
+    reason: Mapped[str] = column(Text, nullable=False, doc="Why.")
+    created_at: Mapped[datetime] = column(
+        UTCDateTime, nullable=False, doc="When it was recorded (UTC)."
+    )
+
+    student: Mapped[Student] = relationship()
