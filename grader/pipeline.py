@@ -47,17 +47,38 @@ def read_submission(path: Path) -> Submission:
         content = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    if path.suffix == ".ipynb" or content.lstrip().startswith(b"{") and b'"nbformat"' in content:
+        raise UsageError(f"{path}: is a Jupyter notebook; export it as a Python file "
+                         "(File > Download as > Python (.py)) and submit that")
     if b"\0" in content:
         raise UsageError(f"{path}: is not a text file; submit Python source")
     try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        content.decode(_source_encoding(content))
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        where = f" (byte {exc.start})" if isinstance(exc, UnicodeDecodeError) else ""
+        raise UsageError(f"{path}: is not UTF-8 text{where}; save it as UTF-8") from None
     return Submission(path.resolve(), content, hashlib.sha256(content).hexdigest())
 
 
-def assignment_from_filename(path: Path) -> str:
-    return path.stem
+def _source_encoding(content: bytes) -> str:
+    """UTF-8, or what a PEP 263 coding line declares (as Python itself reads it)."""
+    import io
+    import tokenize
+
+    return tokenize.detect_encoding(io.BytesIO(content).readline)[0]
+
+
+def assignment_from_filename(path: Path, known: list[str]) -> str:
+    """hw2.py -> hw2; otherwise the one known assignment named in the file name
+    (alice_hw2.py, hw2-final.py -> hw2); otherwise the bare stem."""
+    import re
+
+    stem = path.stem
+    if stem in known:
+        return stem
+    tokens = set(re.split(r"[^A-Za-z0-9]+", stem.lower()))
+    named = [a for a in known if a.lower() in tokens]
+    return named[0] if len(named) == 1 else stem
 
 
 class _Background:
@@ -217,7 +238,7 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
     """
     import queue
 
-    from grader.packs import load_pack, problems_root as find_root
+    from grader.packs import list_assignments, load_pack, problems_root as find_root
 
     submission = read_submission(path)
     root = find_root(problems_root)
@@ -251,7 +272,7 @@ def grade_and_store(path: Path, *, assignment: str | None, student: str, db_url:
     sandbox = None
     try:
         sandbox = start_sandbox(submission, launcher)
-        pack = load_pack(assignment or assignment_from_filename(path), root)
+        pack = load_pack(assignment or assignment_from_filename(path, list_assignments(root)), root)
         packs.put(pack)
         report = grade(submission, pack, student=student, seed=seed, only=only, launcher=launcher,
                        on_problem=on_problem, sandbox=sandbox)
