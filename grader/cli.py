@@ -457,6 +457,144 @@ def export(
     _guarded(run)
 
 
+class CiFormat(str, Enum):
+    text = "text"
+    json = "json"
+    gradescope = "gradescope"
+    junit = "junit"
+
+
+@app.command()
+def ci(
+    path: Annotated[Path, typer.Argument(help="The repository (or the file) to grade.")] = Path("."),
+    assignment: Annotated[Optional[str], typer.Option(help="Assignment id (default: from the file names found).", show_default=False)] = None,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Exit 1 when the score is below this (default: full marks; 0 never fails).", show_default=False)] = None,
+    format: Annotated[CiFormat, typer.Option("--format", help="text, json (our report), gradescope (results.json) or junit (XML).")] = CiFormat.text,
+    output: Annotated[Optional[Path], typer.Option(help="Write the format to this file; the text report then goes to stdout.", show_default=False)] = None,
+    db: DbOpt = None,
+    student: Annotated[Optional[str], typer.Option(help="Student name (default: from the CI environment, else the OS user).", show_default=False)] = None,
+    problem: Annotated[Optional[list[str]], typer.Option("--problem", help="Grade only this problem (repeatable).", show_default=False)] = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Grade a student repository in CI: find the submission, grade it in the sandbox,
+    print the report; in GitHub Actions also write the job summary and annotate
+    failing functions. Exits 1 when the score is below --fail-under.
+
+    Example: grader ci . --format junit --output grader.xml
+    """
+    import os
+
+    from rich.console import Console
+
+    fmt = format.value
+    machine_stdout = fmt != "text" and output is None
+    info = Console(stderr=True, highlight=False, markup=False, soft_wrap=True) if machine_stdout else \
+        Console(highlight=False, markup=False, soft_wrap=True)
+    notes = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+    in_github = os.environ.get("GITHUB_ACTIONS") == "true"
+
+    def run() -> None:
+        from grader.ci import run as ci_run
+        from grader.errors import GraderError
+
+        try:
+            ci_run.check_fail_under(fail_under)
+            root, found = ci_run.locate(path, assignment=assignment, problems=problems)
+            info.print(found.describe())
+            result = ci_run.grade_found(found, problems_root=root, student=student, db_url=db, only=problem,
+                                        fail_under=fail_under)
+        except GraderError as exc:
+            if fmt == "gradescope" and output is not None:
+                import json as _json
+
+                from grader.ci.formats import gradescope_error
+
+                ci_run.write_output(output, _json.dumps(gradescope_error(str(exc)), indent=2) + "\n")
+            if in_github:
+                from grader.ci.github import workflow_command
+
+                info.print(workflow_command("error", str(exc), title="grader"))
+            raise
+        text = ci_run.payload(result, fmt)
+        if output is not None:
+            ci_run.write_output(output, text)
+        if machine_stdout:
+            sys.stdout.write(text)
+        else:
+            from grader.render import report_renderable
+
+            console = _stdout()
+            if not console.is_terminal:
+                console.width = max(console.width, 120)  # CI logs are wide; keep messages on few lines
+            console.print(report_renderable(result.report))
+        if in_github:
+            lines, _ = ci_run.github_outputs(result)
+            for line in lines:
+                info.print(line)
+        for notice in result.notices:
+            notes.print(notice)
+        if result.below_threshold:
+            notes.print(f"score {result.report.score:g} / {result.report.max_score:g} is below --fail-under "
+                        f"{result.threshold:g}: exit 1")
+            raise typer.Exit(1)
+
+    _guarded(run)
+
+
+@app.command("init-ci")
+def init_ci(
+    path: Annotated[Path, typer.Argument(help="The student repository.")] = Path("."),
+    package: Annotated[Optional[str], typer.Option(help="What CI pip-installs the grader from, e.g. 'git+https://github.com/COURSE/grader@v0.1.0' (default: GRADER_PACKAGE, else where this grader was installed from).", show_default=False)] = None,
+    assignment: Annotated[Optional[str], typer.Option(help="Assignment id to pass to grader ci (default: inferred at run time).", show_default=False)] = None,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Threshold for a green check (default: full marks).", show_default=False)] = None,
+    python: Annotated[str, typer.Option(help="Python version for the runner.")] = "3.11",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing workflow.")] = False,
+) -> None:
+    """Write .github/workflows/grade.yml into a student repository: set the runner's
+    sandbox up, install the grader, grade, upload the JSON report.
+
+    Example: grader init-ci . --package 'git+https://github.com/COURSE/grader@v0.1.0'
+    """
+
+    def run() -> None:
+        from grader.ci import templates
+        from grader.ci.run import check_fail_under
+
+        check_fail_under(fail_under)
+        target = path / templates.WORKFLOW_PATH
+        templates.write_new(target, templates.github_workflow(package=templates.package_spec(package),
+                                                              assignment=assignment, python=python,
+                                                              fail_under=fail_under), force=force)
+        _stdout().print(f"wrote {target}; commit and push it to grade on every push", highlight=False,
+                        markup=False)
+
+    _guarded(run)
+
+
+@app.command("gradescope-setup")
+def gradescope_setup(
+    directory: Annotated[Path, typer.Argument(help="Folder to write setup.sh and run_autograder into; zip its contents for Gradescope.")] = Path("."),
+    package: Annotated[Optional[str], typer.Option(help="What setup.sh pip-installs the grader from (default: GRADER_PACKAGE, else where this grader was installed from).", show_default=False)] = None,
+    assignment: Annotated[Optional[str], typer.Option(help="Assignment id (default: inferred from the submission).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write Gradescope's setup.sh and run_autograder (which runs grader ci --format gradescope).
+
+    Example: grader gradescope-setup autograder/ --assignment hw2 && (cd autograder && zip ../autograder.zip *)
+    """
+
+    def run() -> None:
+        from grader.ci import templates
+
+        templates.write_gradescope(directory, package=templates.package_spec(package), assignment=assignment,
+                                   force=force)
+        _stdout().print(f"wrote {directory / 'setup.sh'} and {directory / 'run_autograder'}; zip them "
+                        "(the files, not the folder) and upload the zip as the autograder", highlight=False,
+                        markup=False)
+
+    _guarded(run)
+
+
 def main() -> None:
     app()
 
