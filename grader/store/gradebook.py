@@ -40,7 +40,7 @@ from grader.store.models import (
 
 T = TypeVar("T")
 SHA_PREFIX = 12
-_RETRIES = 3  # get-or-create races (PostgreSQL) surface as IntegrityError; retry
+_RETRIES = 5  # get-or-create races (PostgreSQL) surface as IntegrityError; retry
 
 
 @dataclass(frozen=True)
