@@ -273,3 +273,12 @@ def test_the_written_workflow_grades_like_ci_would(tmp_path, clean_env):
         os.chdir(cwd)
     assert result.exit_code == 0, result.stderr
     assert json.loads((repo / "grader-report.json").read_text())["score"] == 5
+
+
+def test_the_readme_shows_the_workflow_init_ci_writes():
+    from grader.ci.templates import github_workflow
+
+    readme = (ROOT / "README.md").read_text()
+    shown = github_workflow(package="git+https://github.com/COURSE/grader@v0.1.0", assignment="hw2")
+    assert f"```yaml\n{shown}```" in readme, "README: paste the output of templates.github_workflow again"
+    assert "What a CI score does and doesn't prove" in readme
