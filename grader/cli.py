@@ -622,6 +622,7 @@ def doctor(
         else:
             console = _stdout()
             console.print(f"launcher: {report.launcher}   bubblewrap: {report.bwrap}", highlight=False)
+            console.print(f"landlock: {report.landlock}   cgroup: {report.cgroup}", highlight=False)
             for layer in report.layers:
                 mark = "[green]ok[/]  " if layer.active else "[red]MISSING[/]"
                 extra = "" if layer.active else f": {layer.why}. Fix: {layer.fix}"

@@ -1,5 +1,6 @@
-"""`grader doctor`: which isolation layers work here, why the others don't, and
-canary attacks run through the real sandbox to prove it.
+"""`grader doctor`: which isolation layers work here (bubblewrap, Landlock, seccomp,
+cgroups...), why the others don't, and canary attacks run through the real sandbox
+(the default launcher, or the one GRADER_SANDBOX names) to prove it.
 
 The canaries run with the honest-message audit hook off, so what stops them is
 a real layer (namespaces, seccomp, uid), never the hook.
@@ -15,7 +16,9 @@ import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from grader.sandbox.layers import INSTRUCTOR_LAYERS, LayerStatus, bwrap_status, default_launcher, layer_report
+from grader.sandbox import cgroup, landlock
+from grader.sandbox.layers import (INSTRUCTOR_LAYERS, LayerStatus, bwrap_status, default_launcher, landlock_status,
+                                   layer_report)
 
 CANARY = '''
 import os
@@ -54,13 +57,16 @@ class DoctorReport:
     layers: list[LayerStatus]
     canaries: list[Canary] = field(default_factory=list)
     missing_for_instructor: list[str] = field(default_factory=list)
+    landlock: str = ""
+    cgroup: str = ""
 
     @property
     def ok(self) -> bool:
         return all(c.blocked for c in self.canaries)
 
     def as_dict(self) -> dict:
-        return {"launcher": self.launcher, "bwrap": self.bwrap, "ok": self.ok,
+        return {"launcher": self.launcher, "bwrap": self.bwrap, "landlock": self.landlock, "cgroup": self.cgroup,
+                "ok": self.ok,
                 "instructor_grading": not self.missing_for_instructor,
                 "missing_for_instructor": self.missing_for_instructor,
                 "layers": [asdict(s) for s in self.layers], "canaries": [asdict(c) for c in self.canaries]}
@@ -126,12 +132,29 @@ def run_canaries(launcher) -> list[Canary]:
     return results
 
 
+def _landlock_text() -> str:
+    ok, why = landlock_status()
+    abi = landlock.abi_version()[0]
+    if ok:
+        return f"works (ABI {abi})"
+    return why + (f" (the kernel offers ABI {abi})" if abi else "")
+
+
+def _cgroup_text() -> str:
+    st = cgroup.status()
+    if not st.works:
+        return st.why
+    limits = "memory.max and pids.max set" if st.limits else f"no memory/pids limits: {st.limits_why}"
+    return f"works under {st.base} (cgroup.kill; {limits})"
+
+
 def diagnose(canaries: bool = True) -> DoctorReport:
     launcher = default_launcher()
     ok, why = bwrap_status()
     report = DoctorReport(launcher=type(launcher).__name__, bwrap="works" if ok else why,
                           layers=layer_report(launcher),
-                          missing_for_instructor=[n for n in INSTRUCTOR_LAYERS if n not in launcher.layers])
+                          missing_for_instructor=[n for n in INSTRUCTOR_LAYERS if n not in launcher.layers],
+                          landlock=_landlock_text(), cgroup=_cgroup_text())
     if canaries:
         report.canaries = run_canaries(launcher)
     return report

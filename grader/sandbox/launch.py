@@ -8,7 +8,15 @@ seccomp syscall filter where the kernel has one.
 
 `BwrapLauncher` (bubblewrap) adds a minimal read-only filesystem view, and
 PID, network, IPC and UTS namespaces; as root, an unprivileged uid per
-parallel slot with every capability dropped. See `grader.sandbox.layers`
+parallel slot with every capability dropped.
+
+`LandlockLauncher` is the fallback where namespaces are refused: the child
+confines its own filesystem (and TCP, signals) with Landlock before the
+submission runs; as root it first drops to a slot uid. See
+`grader.sandbox.landlock` for the rules and their limits.
+
+Every launcher puts the child in a cgroup of its own where a cgroup v2
+hierarchy is writable (`grader.sandbox.cgroup`). See `grader.sandbox.layers`
 for detection and policy.
 """
 
@@ -20,6 +28,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from grader.sandbox import cgroup as cgroups
+from grader.sandbox.paths import hide_within, interpreter_files, numpy_dirs, secret_paths, stdlib_paths, within
 
 # Environment variables passed to the child; nothing else of the grader's.
 BLAS_THREADS = {
@@ -54,6 +65,8 @@ class LaunchPlan:
     reaper_pid: Callable[[int], int | None] = lambda pid: None
     # The launcher reports a child killed by signal N as exit code 128 + N (bwrap does).
     signal_as_code: bool = False
+    # The child's own cgroup (it joins before anything of it runs), where cgroups work here.
+    cgroup: "cgroups.Leaf | None" = None
 
 
 def child_env(tmpdir: str) -> dict[str, str]:
@@ -86,9 +99,29 @@ class Launcher:
     """Base: subclasses say how to start the child and what isolation it gets."""
 
     layers: tuple[str, ...] = ()
+    limits: Limits = Limits()
+    use_cgroup: bool = False
 
     def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
         raise NotImplementedError
+
+    def _cgroup_layers(self, enabled: bool | None) -> tuple[str, ...]:
+        st = cgroups.status()
+        self.use_cgroup = st.works if enabled is None else (enabled and st.works)
+        if not self.use_cgroup:
+            return ()
+        return ("cgroup", "cgroup-limits") if st.limits else ("cgroup",)
+
+    def _leaf(self) -> "cgroups.Leaf | None":
+        if not self.use_cgroup:
+            return None
+        try:
+            return cgroups.create_leaf(self.limits.address_space)
+        except OSError as exc:
+            from grader.errors import UnsafeError
+
+            raise UnsafeError(f"could not create the child's cgroup ({exc}); run `grader doctor`, "
+                              "or set GRADER_SANDBOX_CGROUP=0") from None
 
 
 def audit_enabled() -> bool:
@@ -111,12 +144,13 @@ def _limits_setup(limits: Limits) -> dict:
 
 
 class ProcessLauncher(Launcher):
-    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None) -> None:
+    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None, cgroup: bool | None = None) -> None:
         from grader.sandbox.seccomp import supported
 
         self.limits = limits
         self.seccomp = supported()[0] if seccomp is None else seccomp
-        self.layers = ("process", "rlimits", "scrubbed-env") + (("seccomp", "no-new-privs") if self.seccomp else ())
+        self.layers = (("process", "rlimits", "scrubbed-env") + (("seccomp", "no-new-privs") if self.seccomp else ())
+                       + self._cgroup_layers(cgroup))
 
     def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
         return LaunchPlan(
@@ -129,6 +163,7 @@ class ProcessLauncher(Launcher):
             tmpdir=str(tmpdir),
             setup_extra={"audit": audit_enabled(), **_seccomp_setup(self.seccomp), **_limits_setup(self.limits)},
             after_start=lambda pid: set_limits(pid, self.limits),
+            cgroup=self._leaf(),
         )
 
 
@@ -144,46 +179,32 @@ SLOT_UID_BASE = 60000
 SLOT_COUNT = 512
 
 
-def numpy_dirs() -> list[Path]:
-    """numpy's own directories (numpy/ and numpy.libs/ when present), never the whole site-packages."""
-    import importlib.util
+def _hide_args(bound: list[str], needed: list[str], secrets: list[str]) -> list[str]:
+    """bwrap arguments that cover every secret inside a bound tree (an empty read-only
+    tmpfs over a folder, /dev/null over a file), keeping the needed paths below them."""
+    cover: list[str] = []
+    for secret in secrets:
+        if any(within(secret, top) for top in bound):
+            cover += hide_within(secret, needed)
+    cover = sorted(set(cover))
+    cover = [c for c in cover if not any(c != o and within(c, o) for o in cover)]  # outermost only
+    args: list[str] = []
+    for path in cover:
+        if os.path.isdir(path):
+            args += ["--tmpfs", path, "--remount-ro", path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", "/dev/null", path]
+    return args
 
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    pkg = Path(next(iter(spec.submodule_search_locations))).resolve()
-    dirs = [pkg]
-    libs = pkg.parent / "numpy.libs"
-    if libs.is_dir():
-        dirs.append(libs.resolve())
-    return dirs
 
-
-def _site_dirs_to_hide() -> list[str]:
-    """Folders that may hold the installed grader, its problems or other packages."""
-    import site
-    import sysconfig
-
-    found: set[str] = set()
-    candidates = list(sys.path)
-    try:
-        candidates += site.getsitepackages() + [site.getusersitepackages()]
-    except AttributeError:
-        pass
-    for key in ("purelib", "platlib"):
-        try:
-            candidates.append(sysconfig.get_paths()[key])
-        except KeyError:
-            pass
-    for path in candidates:
-        if path and ("site-packages" in path or "dist-packages" in path):
-            real = os.path.realpath(path)
-            if os.path.isdir(real):
-                found.add(real)
-    grader_pkg = Path(__file__).resolve().parents[1]
-    found.add(str(grader_pkg))
-    found.add(str(grader_pkg.parent / "problems"))
-    return sorted(p for p in found if os.path.isdir(p))
+def _private_copy(submission: Path, tmpdir: Path) -> Path:
+    """A private read-only copy of the submission: readable by the slot uid whatever the
+    original's mode, and immune to the file changing during grading."""
+    copy = Path(tmpdir) / "submission.py"
+    if not copy.exists():
+        copy.write_bytes(Path(submission).read_bytes())
+        copy.chmod(0o444)
+    return copy
 
 
 class _SlotPool:
@@ -236,7 +257,8 @@ def _children(pid: int) -> list[int]:
 class BwrapLauncher(Launcher):
     """bubblewrap: the child sees only Python, numpy, its own file and an empty /tmp."""
 
-    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None, bwrap: str | None = None) -> None:
+    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None, bwrap: str | None = None,
+                 cgroup: bool | None = None) -> None:
         import shutil
 
         from grader.sandbox.seccomp import supported
@@ -254,7 +276,7 @@ class BwrapLauncher(Launcher):
             layers.append("unprivileged-uid")
         if self.seccomp:
             layers += ["seccomp", "no-new-privs"]
-        self.layers = tuple(layers)
+        self.layers = tuple(layers) + self._cgroup_layers(cgroup)
 
     @property
     def executable(self) -> str:
@@ -278,14 +300,14 @@ class BwrapLauncher(Launcher):
                 for parent in reversed(Path(prefix).parents[:-1]):
                     args += ["--perms", "0755", "--dir", str(parent)]
                 args += ["--ro-bind", prefix, prefix]
-        bound = ["/usr", *prefixes]
-        for hidden in _site_dirs_to_hide():
-            if any(hidden == b or hidden.startswith(b.rstrip("/") + "/") for b in bound):
-                args += ["--tmpfs", hidden, "--remount-ro", hidden]
+        bound = sorted({os.path.realpath(t) for t in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+                        if os.path.isdir(t)} | prefixes)
+        needed = stdlib_paths() + interpreter_files()
+        args += _hide_args(bound, needed, secret_paths())
         for d in ("/sandbox", SANDBOX_SITE, SANDBOX_BIN):
             args += ["--perms", "0755", "--dir", d]
         for d in numpy_dirs():
-            args += ["--ro-bind", str(d), f"{SANDBOX_SITE}/{d.name}"]
+            args += ["--ro-bind", d, f"{SANDBOX_SITE}/{os.path.basename(d)}"]
         here = Path(__file__).resolve().parent
         args += ["--ro-bind", str(here / "child.py"), f"{SANDBOX_BIN}/child.py",
                  "--ro-bind", str(here / "wire.py"), f"{SANDBOX_BIN}/wire.py"]
@@ -320,17 +342,19 @@ class BwrapLauncher(Launcher):
         return argv + inner
 
     def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
+        leaf = self._leaf()
         release: Callable[[], None] = lambda: None
         uid = None
-        if self.drop_uid:
-            slot, release = _SLOTS.acquire()
-            uid = SLOT_UID_BASE + slot
-        # A private read-only copy: readable by the slot uid whatever the original's mode, and
-        # immune to the file changing during grading.
-        copy = Path(tmpdir) / "submission.py"
-        if not copy.exists():
-            copy.write_bytes(Path(submission).read_bytes())
-            copy.chmod(0o444)
+        try:
+            if self.drop_uid:
+                slot, release = _SLOTS.acquire()
+                uid = SLOT_UID_BASE + slot
+            copy = _private_copy(submission, tmpdir)
+        except BaseException:
+            release()
+            if leaf is not None:
+                leaf.remove()
+            raise
         env = child_env(SANDBOX_TMP)
         argv = self.command(env, uid, [self.executable, "-I", "-S", "-B"], str(copy))
         return LaunchPlan(
@@ -345,6 +369,7 @@ class BwrapLauncher(Launcher):
             release=release,
             reaper_pid=lambda pid: next(iter(_children(pid)), None),
             signal_as_code=True,
+            cgroup=leaf,
         )
 
     def probe(self) -> tuple[bool, str]:
@@ -375,3 +400,109 @@ class BwrapLauncher(Launcher):
         if uid is not None and proc.stdout.strip() != str(uid).encode():
             return False, f"the child did not run as uid {uid}"
         return True, ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Landlock
+
+CAP_DAC_READ_SEARCH = 2
+
+
+def _reachable_by_others(path: str) -> bool:
+    """Whether an unrelated uid can reach `path` (search on every parent, read on it)."""
+    try:
+        p = Path(path)
+        for parent in reversed(p.parents):
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+        st = os.stat(p)
+    except OSError:
+        return False
+    import stat
+
+    return bool(st.st_mode & 0o004) and (not stat.S_ISDIR(st.st_mode) or bool(st.st_mode & 0o001))
+
+
+class LandlockLauncher(Launcher):
+    """Landlock: the child confines itself to Python, numpy, its own file and a private temp dir.
+
+    The layout in the sandbox's temp dir (the child sees nothing else of the machine):
+    `site/` (links to numpy's folders: the only entry on the child's import path besides the
+    standard library), `submission.py` (a private read-only copy) and `tmp/` (the child's
+    writable temp dir, emptied for every new child). As root, the child drops to a slot uid
+    before it restricts itself, keeping CAP_DAC_READ_SEARCH only where the Python install or
+    the temp dir is not reachable by other users (e.g. a pyenv under a 0700 /root).
+    """
+
+    def __init__(self, limits: Limits = Limits(), seccomp: bool | None = None, cgroup: bool | None = None) -> None:
+        import tempfile
+
+        from grader.sandbox.landlock import abi_version, layers_for
+        from grader.sandbox.paths import python_read_paths
+        from grader.sandbox.seccomp import supported
+
+        self.limits = limits
+        self.abi = abi_version()[0]
+        self.seccomp = supported()[0] if seccomp is None else seccomp
+        self.as_root = os.geteuid() == 0
+        self.read_dirs, self.read_files = python_read_paths()
+        needs_reach = self.read_dirs + self.read_files + [tempfile.gettempdir()]
+        self.keep_caps = ([CAP_DAC_READ_SEARCH] if self.as_root and not all(map(_reachable_by_others, needs_reach))
+                          else [])
+        layers = ["process", "rlimits", "scrubbed-env", *layers_for(self.abi), "unprivileged-uid"]
+        if not self.keep_caps:
+            layers.append("no-capabilities")
+        if self.seccomp:
+            layers.append("seccomp")
+        layers.append("no-new-privs")  # Landlock requires it
+        self.layers = tuple(layers) + self._cgroup_layers(cgroup)
+
+    def plan(self, child_script: Path, submission: Path, tmpdir: Path) -> LaunchPlan:
+        import shutil
+
+        root = Path(tmpdir)
+        leaf = self._leaf()
+        release: Callable[[], None] = lambda: None
+        uid = None
+        try:
+            if self.as_root:
+                slot, release = _SLOTS.acquire()
+                uid = SLOT_UID_BASE + slot
+            copy = _private_copy(submission, root)
+            site = root / "site"
+            site.mkdir(mode=0o755, exist_ok=True)
+            for d in numpy_dirs():
+                link = site / os.path.basename(d)
+                if not link.is_symlink():
+                    link.symlink_to(d, target_is_directory=True)
+            work = root / "tmp"
+            if work.exists():
+                shutil.rmtree(work)  # every child starts with an empty temp dir
+            work.mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(work, uid, uid)
+                os.chmod(root, 0o711)
+        except BaseException:
+            release()
+            if leaf is not None:
+                leaf.remove()
+            raise
+        rules = {"read": self.read_dirs + [str(site)], "files": self.read_files + [str(copy)],
+                 "write": [str(work)], "devices": ["/dev/null"]}
+        rlimits = _limits_setup(self.limits)
+        if uid is not None:
+            rlimits["rlimits"]["nproc"] = 1  # the slot's uid owns exactly this one process
+        return LaunchPlan(
+            argv_prefix=[sys.executable, "-I", "-S", "-B"],
+            child_script=str(child_script),
+            env=child_env(str(work)),
+            cwd=str(work),
+            child_paths=[str(site)],
+            submission_path=str(copy),
+            tmpdir=str(work),
+            setup_extra={"audit": audit_enabled(), **_seccomp_setup(self.seccomp), **rlimits, "landlock": rules,
+                         "user": {"uid": uid, "keep_caps": self.keep_caps}},
+            after_start=lambda pid: set_limits(pid, self.limits),
+            release=release,
+            cgroup=leaf,
+        )

@@ -113,7 +113,7 @@ def _describe_exit(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        hint = {"SIGSEGV": " (a segmentation fault)", "SIGKILL": " (killed, e.g. for using too much memory)",
+        hint = {"SIGSEGV": " (a segmentation fault, e.g. from ctypes or too deep recursion)", "SIGKILL": " (killed, e.g. for using too much memory)",
                 "SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}.get(name, "")
         return f"the submission's process was killed by {name}{hint}"
     return f"the submission's process exited with code {code}"
@@ -126,6 +126,8 @@ class _Child:
         self.from_child, from_child_w = os.pipe()
         out_r, out_w = os.pipe()
         argv = [*plan.argv_prefix, str(plan.child_script), str(to_child_r), str(from_child_w)]
+        if plan.cgroup is not None:
+            argv = plan.cgroup.wrap(argv)
         try:
             self.proc = subprocess.Popen(  # noqa: S603
                 argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
@@ -136,6 +138,8 @@ class _Child:
             for fd in (self.to_child, self.from_child, out_r):
                 os.close(fd)
             plan.release()
+            if plan.cgroup is not None:
+                plan.cgroup.remove()
             raise
         finally:
             for fd in (to_child_r, from_child_w, out_w):
@@ -161,6 +165,8 @@ class _Child:
                 self.proc.wait(timeout=2.0)
             except subprocess.TimeoutExpired:
                 pass
+        if self.plan.cgroup is not None:
+            self.plan.cgroup.kill()  # every process of the child, wherever it went
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -170,6 +176,8 @@ class _Child:
         except ProcessLookupError:
             pass
         self.proc.wait()
+        if self.plan.cgroup is not None:
+            self.plan.cgroup.remove()
         self.plan.release()
         for fd in (self.to_child, self.from_child):
             try:
