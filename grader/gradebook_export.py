@@ -5,6 +5,8 @@ UTF-8 (no byte-order mark), comma-separated, a header row, no index column,
 one row per student, numbers as plain decimals (``86.6667``, ``100``: no
 exponent, no thousands separator, at most 4 decimals), times as ISO 8601 with
 their UTC offset in the assignment's time zone, CRLF line ends (RFC 4180).
+A text cell that starts like a formula (=, +, @) gets a leading ' so that a
+spreadsheet shows it instead of running it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ FIXED_AFTER = ("total", "max_score", "submission_id", "submitted_at", "due", "la
                "submissions", "note")
 
 
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (a leading ' added)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
 
@@ -40,7 +50,7 @@ def to_csv(rows: Sequence[GradeRow], problems: Sequence[ProblemColumn]) -> str:
     writer.writerow([*FIXED_BEFORE, *problem_headers(problems), *FIXED_AFTER])
     for r in rows:
         writer.writerow([
-            r.student,
+            _text(r.student),
             *(plain_number(r.scores[p.id]) for p in problems),
             plain_number(r.total),
             plain_number(r.max_score),
@@ -50,7 +60,7 @@ def to_csv(rows: Sequence[GradeRow], problems: Sequence[ProblemColumn]) -> str:
             str(r.late_days),
             plain_number(r.penalty),
             str(r.submissions),
-            "; ".join(r.notes),
+            _text("; ".join(r.notes)),
         ])
     return out.getvalue()
 

@@ -211,6 +211,13 @@ def test_export_csv_is_spreadsheet_and_lms_friendly(db, root, tmp_path):
             assert re.fullmatch(r"-?\d+(\.\d+)?", cell), cell
 
 
+def test_export_csv_cells_never_run_as_formulas(db, root):
+    record(db, '=HYPERLINK("http://evil.example","x")', DUE, 10, 30)
+    record(db, "@SUM(A1)", DUE, 10, 30)
+    rows = export_csv(db, root)
+    assert sorted(r["student"] for r in rows) == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1)"]
+
+
 def test_export_json_has_who_and_why(db, root):
     record(db, "alice", DUE + timedelta(days=3), 10, 30)
     assert cli("extend", "alice", "--assignment", "hw_pol", "--until", "2025-04-05T12:00", "--by", "Prof. Smith",
