@@ -3,6 +3,10 @@ against a plain `sys.executable -c "import numpy"`, interleaved, compared by med
 
     python bench/sandbox_startup.py [--runs 30]
 
+Launchers: the default one, bubblewrap, Landlock (the fallback where namespaces are
+refused) and the bare process (seccomp only), each with its cgroup where cgroups
+work, plus bubblewrap without the cgroup to show what the cgroup costs.
+
 Target: the default (strongest) launcher within +15% of the baseline.
 """
 
@@ -16,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.sandbox import BwrapLauncher, ProcessLauncher, Sandbox, default_launcher
+from grader.sandbox import BwrapLauncher, LandlockLauncher, ProcessLauncher, Sandbox, cgroup, default_launcher, landlock
 
 
 def _sandbox(launcher, sub: Path) -> float:
@@ -45,8 +49,12 @@ def main() -> None:
         try:
             if BwrapLauncher().probe()[0]:
                 launchers["bwrap+seccomp"] = BwrapLauncher()
+                if cgroup.status().works:
+                    launchers["bwrap+seccomp, no cgroup"] = BwrapLauncher(cgroup=False)
         except OSError:
             pass
+        if landlock.abi_version()[0] >= 1:
+            launchers["landlock+seccomp"] = LandlockLauncher()
         times: dict[str, list[float]] = {"baseline: python -c 'import numpy'": [], **{k: [] for k in launchers}}
         for name, launcher in launchers.items():  # warm-up
             _sandbox(launcher, sub)

@@ -112,6 +112,29 @@ def test_seccomp_denies_process_network_signals(tmp_path):
     assert _attempts(tmp_path, body, ProcessLauncher(seccomp=True)) == [0.0] * 6
 
 
+@pytest.mark.skipif(not supported()[0] and not IN_CI, reason="no seccomp here")
+def test_seccomp_keeps_pid_targeted_syscalls_to_the_child_itself(tmp_path):
+    """Without a PID namespace the child may share the grader's uid: it must not lower the
+    grader's limits, pin it to a CPU or renice it. On itself (pid 0) these still work."""
+    import resource
+
+    parent = os.getpid()
+    before = (resource.getrlimit(resource.RLIMIT_NOFILE), os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, 0))
+    body = f"""
+    import resource
+    def _read_parent(): resource.prlimit({parent}, resource.RLIMIT_NOFILE)
+    def _lower_parent(): resource.prlimit({parent}, resource.RLIMIT_NOFILE, (3, 3))
+    def _pin_parent(): os.sched_setaffinity({parent}, {{0}})
+    def _renice_parent(): os.setpriority(os.PRIO_PROCESS, {parent}, 19)
+    def _own_limit(): resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32)); resource.getrlimit(resource.RLIMIT_AS)
+    def _own_affinity(): os.sched_setaffinity(0, os.sched_getaffinity(0))
+    ATTEMPTS = [_read_parent, _lower_parent, _pin_parent, _renice_parent, _own_limit, _own_affinity]
+    """
+    assert _attempts(tmp_path, body, ProcessLauncher(seccomp=True)) == [0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    after = (resource.getrlimit(resource.RLIMIT_NOFILE), os.sched_getaffinity(0), os.getpriority(os.PRIO_PROCESS, 0))
+    assert after == before
+
+
 def test_bwrap_filesystem_view(tmp_path):
     _need_bwrap()
     secret = tmp_path / "secret.txt"
@@ -315,9 +338,16 @@ def test_landlock_filesystem_view(tmp_path):
     assert not Path("/tmp/pwned-by-landlock").exists()
 
 
-def test_landlock_child_is_unprivileged(tmp_path):
+@pytest.mark.parametrize("as_root", [True, False], ids=["root-grader", "user-grader"])
+def test_landlock_child_is_unprivileged(tmp_path, as_root):
+    """As root: a slot uid, keeping at most CAP_DAC_READ_SEARCH. As a user (simulated from
+    root: no uid change): every capability dropped all the same."""
     _need_landlock()
     launcher = LandlockLauncher()
+    if not as_root:
+        launcher.as_root, launcher.keep_caps = False, []
+    elif os.geteuid() != 0:
+        pytest.skip("the grader does not run as root here")
     body = """
     import ctypes
     def _caps():
@@ -334,10 +364,13 @@ def test_landlock_child_is_unprivileged(tmp_path):
                        + textwrap.dedent(body), launcher)
     assert out.status == "error" and out.error.type == "RuntimeError", (out, output)
     uid, euid, eff, perm, eff_hi = eval(out.error.message)
-    assert uid != 0 and euid != 0
+    if as_root:
+        assert uid != 0 and euid != 0
+        assert ("no-capabilities" in launcher.layers) == (not launcher.keep_caps)
+    else:
+        assert uid == os.getuid()
     allowed = sum(1 << c for c in launcher.keep_caps)
     assert eff == allowed and perm == allowed and eff_hi == 0
-    assert ("no-capabilities" in launcher.layers) == (allowed == 0)
 
 
 def test_landlock_alone_denies_tcp_but_not_udp(tmp_path):

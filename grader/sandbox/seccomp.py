@@ -9,8 +9,13 @@ networking (socket, socketpair), new processes and threads (clone, clone3,
 fork, vfork), running programs (execve, execveat), signalling any process
 (kill, tkill, tgkill, sigqueue, pidfd), and the kernel's attack surface a
 numpy function never needs (ptrace, mount, namespaces, keyrings, bpf,
-perf, io_uring, modules...). An unknown architecture, or the x32 ABI on
-x86_64, kills the process: the filter fails closed.
+perf, io_uring, modules...). Syscalls that act on another process by pid
+(prlimit64, sched_setaffinity, ...) are allowed on the caller only (pid 0):
+without a PID namespace (Landlock, the bare process) the child may share the
+grader's uid and could otherwise lower the grader's limits or pin it to a CPU;
+setpriority and ioprio_set are denied outright (PRIO_USER/IOPRIO_WHO_USER with
+id 0 reach every process of the uid). An unknown architecture, or the x32 ABI
+on x86_64, kills the process: the filter fails closed.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ _JEQ_K = 0x15
 _JGE_K = 0x35
 _RET_K = 0x06
 # struct seccomp_data { int nr; __u32 arch; ... }
-_OFF_NR, _OFF_ARCH = 0, 4
+_OFF_NR, _OFF_ARCH, _OFF_ARGS = 0, 4, 16
 
 RET_ALLOW = 0x7FFF0000
 RET_ERRNO = 0x00050000
@@ -55,7 +60,14 @@ DENIED = (
     # machine administration
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
     "swapoff", "acct", "quotactl",
+    # other processes' scheduling (who = 0 with PRIO_USER means every process of the uid)
+    "setpriority", "ioprio_set",
 )
+# Allowed only on the calling process: syscall -> index of its pid argument, which must be 0.
+SELF_ONLY = {
+    "prlimit64": 0, "sched_setaffinity": 0, "sched_setscheduler": 0, "sched_setparam": 0, "sched_setattr": 0,
+    "get_robust_list": 0, "migrate_pages": 0, "move_pages": 0,
+}
 
 SYSCALLS = {
     AUDIT_ARCH_X86_64: {
@@ -69,7 +81,9 @@ SYSCALLS = {
         "swapon": 167, "swapoff": 168, "personality": 135, "pidfd_open": 434, "pidfd_send_signal": 424,
         "pidfd_getfd": 438, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "open_tree": 428,
         "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442,
-        "process_madvise": 440, "kcmp": 312, "acct": 163, "quotactl": 179,
+        "process_madvise": 440, "kcmp": 312, "acct": 163, "quotactl": 179, "setpriority": 141, "ioprio_set": 251,
+        "prlimit64": 302, "sched_setaffinity": 203, "sched_setscheduler": 144, "sched_setparam": 142,
+        "sched_setattr": 314, "get_robust_list": 274, "migrate_pages": 256, "move_pages": 279,
     },
     AUDIT_ARCH_AARCH64: {  # asm-generic numbering; no fork/vfork syscalls
         "socket": 198, "socketpair": 199, "clone": 220, "execve": 221, "kill": 129, "tkill": 130, "tgkill": 131,
@@ -82,7 +96,9 @@ SYSCALLS = {
         "swapoff": 225, "personality": 92, "pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438,
         "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240, "open_tree": 428, "move_mount": 429, "fsopen": 430,
         "fsconfig": 431, "fsmount": 432, "fspick": 433, "mount_setattr": 442, "process_madvise": 440,
-        "kcmp": 272, "acct": 89, "quotactl": 60,
+        "kcmp": 272, "acct": 89, "quotactl": 60, "setpriority": 140, "ioprio_set": 30, "prlimit64": 261,
+        "sched_setaffinity": 122, "sched_setscheduler": 119, "sched_setparam": 118, "sched_setattr": 274,
+        "get_robust_list": 100, "migrate_pages": 238, "move_pages": 239,
     },
 }
 
@@ -91,32 +107,61 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return _INSN.pack(code, jt, jf, k)
 
 
-def _arch_block(arch: int, denied: tuple[str, ...], err: int) -> list[bytes]:
-    """Instructions run when the arch matches: load nr, deny listed, allow the rest."""
-    numbers = sorted({SYSCALLS[arch][name] for name in denied if name in SYSCALLS[arch]})
-    block = [_insn(_LD_W_ABS, _OFF_NR)]
-    # layout: ld nr | [x32 check] | jeq * n | ret ALLOW | ret ERRNO | [ret KILL]
-    checks = 1 if arch == AUDIT_ARCH_X86_64 else 0
-    n = len(numbers)
-    for i, nr in enumerate(numbers):
-        pos = i + checks  # index after `ld`, counting from 0
-        to_errno = (checks + n + 1) - pos - 1
-        block.append(_insn(_JEQ_K, nr, jt=to_errno))
-    block.append(_insn(_RET_K, RET_ALLOW))
-    block.append(_insn(_RET_K, RET_ERRNO | (err & 0xFFFF)))
-    if checks:
+def _arch_block(arch: int, denied: tuple[str, ...], err: int, self_only: dict[str, int]) -> list[bytes]:
+    """Instructions run when the arch matches: load nr, deny listed, check pid arguments, allow the rest.
+
+    Layout: ld nr | [x32 check] | jeq denied * n | jeq self-only * m | ret ALLOW | ret ERRNO
+            | per self-only syscall: ld arg (low word) | jeq 0 | ret ALLOW | ret ERRNO | [ret KILL]
+    (classic BPF jumps forward only, so every check block carries its own returns).
+    """
+    table = SYSCALLS[arch]
+    numbers = sorted({table[name] for name in denied if name in table})
+    checked = sorted({(table[name], arg) for name, arg in self_only.items()
+                      if name in table and table[name] not in numbers})
+    code: list[list] = []  # [op, k, jt, jf]; jt/jf are offsets or label names
+    labels: dict[str, int] = {}
+    x32 = arch == AUDIT_ARCH_X86_64
+    code.append([_LD_W_ABS, _OFF_NR, 0, 0])
+    if x32:
         # x32 ABI calls (nr | 0x40000000) would dodge the numbers above: kill them.
-        to_kill = (checks + n + 2) - 0 - 1
-        block.insert(1, _insn(_JGE_K, X32_SYSCALL_BIT, jt=to_kill))
-        block.append(_insn(_RET_K, RET_KILL_PROCESS))
+        code.append([_JGE_K, X32_SYSCALL_BIT, "kill", 0])
+    for nr in numbers:
+        code.append([_JEQ_K, nr, "errno", 0])
+    for i, (nr, _arg) in enumerate(checked):
+        code.append([_JEQ_K, nr, f"check{i}", 0])
+    code.append([_RET_K, RET_ALLOW, 0, 0])
+    labels["errno"] = len(code)
+    code.append([_RET_K, RET_ERRNO | (err & 0xFFFF), 0, 0])
+    for i, (_nr, arg) in enumerate(checked):
+        labels[f"check{i}"] = len(code)
+        code.append([_LD_W_ABS, _OFF_ARGS + 8 * arg, 0, 0])  # low 32 bits (little-endian): pid_t
+        code.append([_JEQ_K, 0, 0, 1])
+        code.append([_RET_K, RET_ALLOW, 0, 0])
+        code.append([_RET_K, RET_ERRNO | (err & 0xFFFF), 0, 0])
+    if x32:
+        labels["kill"] = len(code)
+        code.append([_RET_K, RET_KILL_PROCESS, 0, 0])
+    block = []
+    for index, (op, k, jt, jf) in enumerate(code):
+        jumps = []
+        for target in (jt, jf):
+            offset = labels[target] - index - 1 if isinstance(target, str) else target
+            if not 0 <= offset <= 255:
+                raise ValueError("seccomp jump out of range")
+            jumps.append(offset)
+        block.append(_insn(op, k, jt=jumps[0], jf=jumps[1]))
     return block
 
 
-def build_filter(denied: tuple[str, ...] = DENIED, err: int = errno.EPERM) -> bytes:
+def build_filter(denied: tuple[str, ...] = DENIED, err: int = errno.EPERM,
+                 self_only: dict[str, int] | None = None) -> bytes:
     """The filter program as the bytes of a `struct sock_filter` array."""
+    self_only = SELF_ONLY if self_only is None else self_only
     program = [_insn(_LD_W_ABS, _OFF_ARCH)]
     for arch in (AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64):
-        block = _arch_block(arch, denied, err)
+        block = _arch_block(arch, denied, err, self_only)
+        if len(block) > 255:
+            raise ValueError("seccomp block too long for a jump over it")
         program.append(_insn(_JEQ_K, arch, jt=0, jf=len(block)))
         program += block
     program.append(_insn(_RET_K, RET_KILL_PROCESS))
