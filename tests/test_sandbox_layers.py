@@ -531,3 +531,47 @@ def test_every_launcher_puts_the_child_in_a_cgroup(tmp_path):
             assert str(box._child.proc.pid) in procs, (type(launcher).__name__, procs)
             assert box.call("f", []).status == "ok"
         assert not os.path.exists(leaf.path)
+
+
+def test_stale_leaves_of_a_dead_grader_are_swept():
+    _need_cgroup()
+    base = cgroup.status().base
+    import subprocess
+
+    proc = subprocess.Popen(["/bin/true"])
+    proc.wait()
+    dead = proc.pid  # a grader that has just died
+    stale = Path(base) / f"leaf-{dead}-0"
+    stale.mkdir()
+    cgroup._swept.discard(base)
+    leaf = cgroup.create_leaf(1 << 30)
+    try:
+        assert not stale.exists()
+    finally:
+        leaf.remove()
+    assert not os.path.exists(leaf.path)
+
+
+def test_leaf_limits_where_the_controllers_exist(monkeypatch, tmp_path):
+    """memory.max (above RLIMIT_AS, so the clean MemoryError comes first), no swap, pids.max."""
+    writes = {}
+    monkeypatch.setattr(cgroup, "status", lambda: cgroup.CgroupStatus(True, "", str(tmp_path), True, ""))
+    monkeypatch.setattr(cgroup, "_write", lambda path, value: writes.__setitem__(os.path.basename(path), value))
+    monkeypatch.setattr(cgroup, "_sweep", lambda base: None)
+    monkeypatch.setattr(os.path, "exists", lambda p, real=os.path.exists: p.endswith("memory.swap.max") or real(p))
+    leaf = cgroup.create_leaf(2 << 30)
+    assert os.path.dirname(leaf.path) == str(tmp_path)
+    assert writes == {"memory.max": str((2 << 30) + cgroup.MEMORY_SLACK), "memory.swap.max": "0",
+                      "pids.max": str(cgroup.PIDS_MAX)}
+    assert leaf.wrap(["python", "-c", "1"])[:4] == ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', leaf.procs]
+
+
+def test_the_child_must_confirm_the_layers_it_applies():
+    from grader.sandbox.launch import LaunchPlan
+    from grader.sandbox.process import _unapplied
+
+    plan = LaunchPlan(argv_prefix=[], child_script="", env={}, cwd="/", child_paths=[], submission_path="",
+                      tmpdir="/tmp", setup_extra={"seccomp": "00", "landlock": {"read": []}, "user": {"uid": 1}})
+    assert _unapplied(plan, ["user", "landlock-abi-7", "seccomp"]) == []
+    assert _unapplied(plan, ["seccomp"]) == ["Landlock", "the uid and capability drop"]
+    assert _unapplied(plan, None) == ["the syscall filter", "Landlock", "the uid and capability drop"]

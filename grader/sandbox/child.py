@@ -50,7 +50,8 @@ def _error(exc, filename):
         if isinstance(exc, RuntimeError) and "can't start new thread" in message:
             message += " (threads are not allowed in submissions)"
         if isinstance(exc, RecursionError):
-            message += f" (submissions may recurse at most {MAX_RECURSION} calls deep)"
+            message += (f" (the recursion limit is {sys.getrecursionlimit()}; submissions may raise it to "
+                        f"at most {MAX_RECURSION})")
     return {
         "type": type(exc).__name__[:100],
         "message": message,

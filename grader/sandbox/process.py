@@ -119,6 +119,19 @@ def _describe_exit(code: int | None) -> str:
     return f"the submission's process exited with code {code}"
 
 
+def _unapplied(plan: LaunchPlan, applied: object) -> list[str]:
+    """Layers the plan asked the child to apply itself that its ready frame does not confirm."""
+    applied = [str(a) for a in applied] if isinstance(applied, list) else []
+    missing = []
+    if plan.setup_extra.get("seccomp") and "seccomp" not in applied:
+        missing.append("the syscall filter")
+    if plan.setup_extra.get("landlock") and not any(a.startswith("landlock-abi-") for a in applied):
+        missing.append("Landlock")
+    if isinstance(plan.setup_extra.get("user"), dict) and "user" not in applied:
+        missing.append("the uid and capability drop")
+    return missing
+
+
 class _Child:
     def __init__(self, plan: LaunchPlan, sink: _OutputSink) -> None:
         self.plan = plan
@@ -264,6 +277,10 @@ class Sandbox:
         if ready.get("ready") is not True:
             self._drop_child()
             raise UnsafeError(f"{str(ready.get('detail', 'the sandbox could not start'))[:300]}; run `grader doctor`")
+        missing = _unapplied(self._child.plan, ready.get("layers"))
+        if missing:
+            self._drop_child()
+            raise UnsafeError(f"the sandbox's child did not apply {', '.join(missing)}; run `grader doctor`")
         try:
             header, _ = wire.read_frame(self._child.from_child, deadline=deadline, max_payload=0)
         except wire.WireTimeout:
