@@ -595,6 +595,185 @@ def gradescope_setup(
     _guarded(run)
 
 
+BATCH_LAYOUTS_HELP = """Layouts, and the student id each gives:
+
+- PATH/<student>/hw2.py: the folder's name (Moodle's "Full Name_12345_assignsubmission_file_" gives "Full Name").
+- PATH/<student>/<any>.py: the folder's name; the file defining the most of the assignment's functions is taken (parsed, never imported), as `grader ci` finds it.
+- PATH/<student>.py: the file name ("alice_hw2.py" gives "alice").
+- LMS names <name>_<id>_..._hw2.py: everything before the first all-digit word, without a "late" word (Canvas "lastname_firstname_12345_67890_hw2.py" gives "lastname_firstname"); Blackboard "<assignment>_<user>_attempt_<yyyy-mm-dd-hh-mm-ss>_hw2.py" gives "<user>".
+- export.zip: an LMS or Gradescope export, read as the folder it holds (one wrapping folder is looked through), member by member with size, count and compression caps; no path traversal, no symlinks.
+
+Equal names with different LMS ids become "<name>_<id>". Two entries of one student are duplicates: both are listed and neither is graded; ambiguous and unreadable entries are listed too. The submission time (for late penalties) is the LMS timestamp in the name (Blackboard), else the zip entry's time (a local time is read in the assignment's time zone), else the file's modification time."""
+
+
+@app.command(help=f"""Grade a class: every student's submission in PATH (a folder or an LMS export .zip), in parallel, each in its own sandbox; store the results, print a summary, optionally write the gradebook and a class report.
+
+Re-running skips what is already graded with the same content, spec version and seed (--regrade grades it again). Ctrl-C stops cleanly, keeping every finished result (a second Ctrl-C abandons the ones in progress, which stay pending); running the command again finishes the rest. Refuses (exit 3) where filesystem confinement or the syscall filter is missing (see `grader doctor`); exits 130 when interrupted.
+
+{BATCH_LAYOUTS_HELP}
+
+Example: grader batch class/ --assignment hw2 --workers 4 --report hw2-report.html --export hw2-grades.csv
+""")
+def batch(
+    path: Annotated[Path, typer.Argument(help="The class's folder, or the LMS export (.zip).", show_default=False)],
+    assignment: AssignmentReq,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", help="Submissions graded at once (default: the CPU cores available).", show_default=False)] = None,
+    regrade: Annotated[bool, typer.Option("--regrade", help="Grade again what is already graded (a new run of the same submission; old runs are kept).")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write the class report (one offline HTML page) here.", show_default=False)] = None,
+    export_to: Annotated[Optional[Path], typer.Option("--export", help="Write the gradebook here, as `grader export` makes it (.json for JSON, else CSV).", show_default=False)] = None,
+    enqueue: Annotated[bool, typer.Option("--enqueue", help="Only record the submissions as pending, for `grader worker`s to grade (no grading here).")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (default: fixed per assignment version).", show_default=False)] = None,
+    problem: Annotated[Optional[list[str]], typer.Option("--problem", help="Grade only this problem (repeatable).", show_default=False)] = None,
+    db: DbOpt = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    def run() -> None:
+        import signal
+
+        from rich.console import Console
+
+        from grader.batch import summary
+        from grader.batch.discover import discover
+        from grader.batch.run import Stop, enqueue as enqueue_roster, run_batch
+        from grader.errors import UsageError
+        from grader.packs import load_pack, problems_root
+
+        if workers is not None and workers < 1:
+            raise UsageError(f"--workers {workers}: give 1 or more")
+        root = problems_root(problems)
+        pack = load_pack(assignment, root)
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        console = _stdout()
+        with discover(path, assignment=pack.spec.id, problems_root=root, zone=pack.spec.policy.zone) as roster:
+            if enqueue:
+                queued, skipped = enqueue_roster(roster, assignment=pack.spec.id, problems_root=root, db_url=db,
+                                                 regrade=regrade, seed=_checked_seed(seed))
+                console.print(f"queued {len(queued)} submission(s) of {pack.spec.id} for `grader worker`; "
+                              f"{len(skipped)} already graded", highlight=False, markup=False)
+                if roster.issues:
+                    from grader.batch.run import BatchResult
+
+                    console.print(summary.issues_table(BatchResult(pack.spec.id, [], roster.issues, 0)))
+                return
+            stop = Stop()
+            progress = _batch_progress(err)
+            task = None
+            state = {"done": 0, "failures": 0, "t0": 0.0}
+
+            def on_start(todo: int, skipped: int) -> None:
+                nonlocal task
+                import time
+
+                state["t0"] = time.monotonic()
+                err.print(f"{len(roster.entries)} submission(s) found, {todo} to grade, {skipped} already graded; "
+                          f"{len(roster.issues)} entr{'y' if len(roster.issues) == 1 else 'ies'} not graded",
+                          markup=False)
+                task = progress.add_task(f"grading {pack.spec.id}", total=todo, rate="", failures=0)
+                progress.start()
+
+            def on_done(outcome) -> None:
+                import time
+
+                state["done"] += 1
+                if outcome.status == "error" or (outcome.report is not None and
+                                                 any(p.status in ("timeout", "error") for p in outcome.report.problems)):
+                    state["failures"] += 1
+                elapsed = max(time.monotonic() - state["t0"], 1e-9)
+                progress.update(task, advance=1, failures=state["failures"], rate=f"{state['done'] / elapsed:.2f}/s")
+
+            def on_sigint(signum, frame) -> None:
+                stop.request()
+                if stop.requests == 1:
+                    progress.console.print("stopping: finishing the submissions in progress (Ctrl-C again to "
+                                           "abandon them; they stay pending)", markup=False)
+
+            try:
+                previous = signal.signal(signal.SIGINT, on_sigint)
+            except ValueError:  # not the main thread
+                previous = None
+            try:
+                result = run_batch(roster, assignment=pack.spec.id, problems_root=root, db_url=db, workers=workers,
+                                   regrade=regrade, seed=_checked_seed(seed), only=problem, stop=stop,
+                                   on_start=on_start, on_done=on_done)
+            finally:
+                progress.stop()
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
+            console.print(summary.summary_table(result))
+            if result.count("error"):
+                console.print(summary.errors_table(result))
+            if result.issues:
+                console.print(summary.issues_table(result))
+            console.print(summary.counts_line(result), highlight=False, markup=False)
+            if export_to is not None:
+                n = summary.write_export(export_to, assignment=pack.spec.id, problems_root=root, db_url=db)
+                err.print(f"exported {n} student(s) of {pack.spec.id} to {export_to}", markup=False)
+            if report is not None:
+                summary.write_report(report, result)
+                err.print(f"class report written to {report}", markup=False)
+            if result.interrupted or stop.requests:
+                left = result.count("pending")
+                err.print(f"interrupted: finished results are stored; {left} submission(s) left pending: run the "
+                          "same command again (or `grader regrade --pending`) to grade them", markup=False)
+                raise typer.Exit(130)
+
+    _guarded(run)
+
+
+def _batch_progress(console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    TextColumn("failures: {task.fields[failures]}"), console=console, transient=False)
+
+
+@app.command()
+def worker(
+    db: Annotated[Optional[str], typer.Option(help="The shared gradebook, e.g. postgresql://grader@db.example.org/gradebook (default: GRADER_DATABASE_URL or the local gradebook).", show_default=False)] = None,
+    lease: Annotated[float, typer.Option("--lease", help="Seconds a claimed submission stays ours without a heartbeat; after that it returns to the queue.")] = 120.0,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds to wait when the queue is empty.")] = 2.0,
+    exit_when_empty: Annotated[bool, typer.Option("--exit-when-empty", help="Stop once nothing is pending (leased submissions included) instead of waiting for more.")] = False,
+    assignment: Annotated[Optional[list[str]], typer.Option("--assignment", help="Only this assignment (repeatable).", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (default: fixed per assignment version).", show_default=False)] = None,
+    problems: ProblemsOpt = None,
+) -> None:
+    """Grade pending submissions from a shared gradebook, on as many machines as you like.
+
+    Each worker claims the oldest pending submission no one holds (SELECT ... FOR UPDATE SKIP LOCKED)
+    with a lease it renews while grading; a killed worker's lease expires and another takes the
+    submission over, and a worker whose lease was taken over cannot overwrite the new result.
+    Fill the queue with `grader batch PATH --assignment A --enqueue --db URL`. Refuses (exit 3)
+    without filesystem confinement and the syscall filter. Ctrl-C returns the current submission
+    to the queue.
+
+    Example: grader worker --db postgresql://grader@db.example.org/gradebook
+    """
+
+    def run() -> None:
+        from grader.batch.worker import run_worker
+
+        console = _stdout()
+
+        def done(d) -> None:
+            if d.lost:
+                console.print(f"{d.submission_id}: lease lost, result left to the worker that took over",
+                              highlight=False, markup=False)
+            elif d.report is None:
+                console.print(f"{d.submission_id}: error: {d.error}", highlight=False, markup=False)
+            else:
+                console.print(f"{d.submission_id}: {d.student} {d.assignment} {d.report.score:g} / "
+                              f"{d.report.max_score:g}", highlight=False, markup=False)
+
+        n = run_worker(db_url=db, problems_root=problems, lease_s=lease, poll_s=poll,
+                       exit_when_empty=exit_when_empty, assignments=assignment, seed=_checked_seed(seed),
+                       on_done=done)
+        console.print(f"graded {n} submission(s)", highlight=False, markup=False)
+
+    _guarded(run)
+
+
 def main() -> None:
     app()
 

@@ -12,8 +12,11 @@ Public API:
     Store
         record_submission(*, student, assignment, spec_version, spec_sha256,
                           filename, content, source="local", submitted_at=None) -> int
-        record_run(submission_id, report, *, started_at) -> int
-        record_error(submission_id, message) -> None
+        record_submissions(items: list[NewSubmission], *, assignment, spec_version, spec_sha256,
+                           source="local") -> list[int]     (many in one transaction)
+        record_run(submission_id, report, *, started_at, lease=None) -> int
+        record_error(submission_id, message, *, lease=None) -> None
+            With `lease`, written only while that worker's lease holds (else LeaseLost).
         get_report(submission_id) -> Report
         history(student=None, assignment=None) -> list[HistoryRow]
         pending_submissions() -> list[int]
@@ -23,6 +26,9 @@ Public API:
         gradebook_facts(assignment, student=None) -> GradebookFacts
             Rows for grader/gradebook_policy.py, which applies the assignment's policy.
         students() -> list[str]
+        batch_state(assignment) -> {(student, sha256): StoredState}   (what a batch may skip)
+        requeue(ids) · claim(lease, seconds) -> id | None · renew(id, lease, seconds) -> bool
+        release(id, lease) · queue_counts() -> {"pending", "leased"}   (grader worker's queue)
         close()   (a Store is also a context manager)
     HistoryRow
         A frozen dataclass: one line of `Store.history`.
@@ -46,10 +52,10 @@ from grader.store.engine import (
     display_url,
     normalize_url,
 )
-from grader.store.gradebook import GradebookFacts, HistoryRow, Store
+from grader.store.gradebook import GradebookFacts, HistoryRow, LeaseLost, NewSubmission, StoredState, Store
 from grader.store.migrate import upgrade_to_head
 
-__all__ = ["GradebookFacts", "HistoryRow", "Store", "default_database_url", "normalize_url", "open_store"]
+__all__ = ["GradebookFacts", "HistoryRow", "LeaseLost", "NewSubmission", "Store", "StoredState", "default_database_url", "normalize_url", "open_store"]
 
 
 def open_store(url: str | None = None) -> Store:

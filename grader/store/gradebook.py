@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,6 +56,31 @@ class HistoryRow:
     score: float | None
     max_score: float | None
     sha256_prefix: str
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """One file to record with `Store.record_submissions`."""
+
+    student: str
+    filename: str
+    content: bytes
+    submitted_at: datetime | None = None  # aware; default now
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """The latest stored submission of one student with one content (`Store.batch_state`)."""
+
+    submission_id: int
+    status: str
+    spec_version: str | None  # of the current run; None until graded
+    seed: int | None
+    problems: frozenset[str]
+
+
+class LeaseLost(StoreError):
+    """A worker's lease on a submission expired and another worker took it over."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +141,22 @@ class Store:
             )
         return submission
 
+    def _leased(self, session: Session, submission_id: int, lease: str | None) -> Submission:
+        """The submission, row-locked (SELECT ... FOR UPDATE) when `lease` must still hold it."""
+        if lease is None:
+            return self._submission(session, submission_id)
+        submission = session.scalars(
+            select(Submission).where(Submission.id == submission_id).with_for_update()
+        ).first()
+        if submission is None:
+            return self._submission(session, submission_id)
+        if submission.leased_by != lease or submission.status != "pending":
+            raise LeaseLost(
+                f"submission {submission_id}: the lease {lease} expired and another worker took it over; "
+                "its result is not written"
+            )
+        return submission
+
     # -- writes ---------------------------------------------------------------
 
     def record_submission(
@@ -131,16 +172,20 @@ class Store:
         submitted_at: datetime | None = None,
     ) -> int:
         """Store a submitted file (content kept once per sha256); status 'pending'. Returns its id."""
+        item = NewSubmission(student=student, filename=filename, content=content, submitted_at=submitted_at)
+        return self.record_submissions([item], assignment=assignment, spec_version=spec_version,
+                                       spec_sha256=spec_sha256, source=source)[0]
+
+    def record_submissions(self, items: list[NewSubmission], *, assignment: str, spec_version: str,
+                           spec_sha256: str, source: str = "local") -> list[int]:
+        """Store many submissions of one assignment version in one transaction (a batch's
+        class), each as by `record_submission`. Returns their ids, in order."""
         if source not in SUBMISSION_SOURCES:
             raise ValueError(f"source must be one of {SUBMISSION_SOURCES}, got {source!r}")
-        when = _utc(submitted_at, "submitted_at")
-        sha256 = hashlib.sha256(content).hexdigest()
+        prepared = [(item, _utc(item.submitted_at, "submitted_at"), hashlib.sha256(item.content).hexdigest())
+                    for item in items]
 
-        def work(session: Session) -> int:
-            student_row = session.scalar(select(Student).where(Student.name == student))
-            if student_row is None:
-                student_row = Student(name=student)
-                session.add(student_row)
+        def work(session: Session) -> list[int]:
             assignment_row = session.scalar(
                 select(Assignment).where(
                     Assignment.name == assignment, Assignment.spec_sha256 == spec_sha256
@@ -151,33 +196,51 @@ class Store:
                     name=assignment, spec_version=spec_version, spec_sha256=spec_sha256
                 )
                 session.add(assignment_row)
-            if session.get(Blob, sha256) is None:
-                session.add(Blob(sha256=sha256, content=content, size=len(content)))
-                session.flush()
-            submission = Submission(
-                student=student_row,
-                assignment=assignment_row,
-                blob_sha256=sha256,
-                filename=filename,
-                submitted_at=when,
-                source=source,
-                status="pending",
-            )
-            session.add(submission)
+            students: dict[str, Student] = {}
+            blobs: set[str] = set()
+            rows = []
+            for item, when, sha256 in prepared:
+                student_row = students.get(item.student)
+                if student_row is None:
+                    student_row = session.scalar(select(Student).where(Student.name == item.student))
+                    if student_row is None:
+                        student_row = Student(name=item.student)
+                        session.add(student_row)
+                    students[item.student] = student_row
+                if sha256 not in blobs and session.get(Blob, sha256) is None:
+                    session.add(Blob(sha256=sha256, content=item.content, size=len(item.content)))
+                    session.flush()
+                blobs.add(sha256)
+                submission = Submission(
+                    student=student_row,
+                    assignment=assignment_row,
+                    blob_sha256=sha256,
+                    filename=item.filename,
+                    submitted_at=when,
+                    source=source,
+                    status="pending",
+                )
+                session.add(submission)
+                rows.append(submission)
             session.flush()
-            return submission.id
+            return [r.id for r in rows]
 
-        return self._write("recording a submission", work)
+        what = "recording a submission" if len(items) == 1 else f"recording {len(items)} submissions"
+        return self._write(what, work)
 
-    def record_run(self, submission_id: int, report: Report, *, started_at: datetime) -> int:
+    def record_run(self, submission_id: int, report: Report, *, started_at: datetime,
+                   lease: str | None = None) -> int:
         """Store a grading run with its results; it becomes the submission's current run.
 
         The submission's status becomes 'graded'; earlier runs are kept. Returns the run id.
+        With `lease` (a `grader worker`'s token from `claim`), the run is written only if that
+        lease still holds the submission, checked under a row lock in the same transaction;
+        otherwise `LeaseLost` is raised and nothing is written.
         """
         started = _utc(started_at, "started_at")
 
         def work(session: Session) -> int:
-            submission = self._submission(session, submission_id)
+            submission = self._leased(session, submission_id, lease)
             run = GradingRun(
                 submission_id=submission.id,
                 grader_version=report.grader_version,
@@ -216,17 +279,22 @@ class Store:
             submission.current_run_id = run.id
             submission.status = "graded"
             submission.error = None
+            submission.leased_by = None
+            submission.lease_expires_at = None
             return run.id
 
         return self._write(f"recording a grading run of submission {submission_id}", work)
 
-    def record_error(self, submission_id: int, message: str) -> None:
-        """Mark a submission as failed to grade (status 'error'), keeping `message`."""
+    def record_error(self, submission_id: int, message: str, *, lease: str | None = None) -> None:
+        """Mark a submission as failed to grade (status 'error'), keeping `message`.
+        With `lease`, only while that lease holds it (else `LeaseLost`)."""
 
         def work(session: Session) -> None:
-            submission = self._submission(session, submission_id)
+            submission = self._leased(session, submission_id, lease)
             submission.status = "error"
             submission.error = message
+            submission.leased_by = None
+            submission.lease_expires_at = None
 
         self._write(f"recording an error for submission {submission_id}", work)
 
@@ -439,6 +507,111 @@ class Store:
                 "list them with `grader history`"
             )
         return row[0], bytes(row[1]), row[2], row[3]
+
+    # -- batch grading and the work queue (grader/batch) -----------------------
+
+    def batch_state(self, assignment: str) -> dict[tuple[str, str], StoredState]:
+        """The latest submission per (student, content sha256) of assignment `assignment`
+        (any spec version), with its current run's spec version, seed and problems."""
+        subs = (
+            select(Submission.id, Student.name, Submission.blob_sha256, Submission.status,
+                   GradingRun.spec_version, GradingRun.seed)
+            .join(Student, Submission.student_id == Student.id)
+            .join(Assignment, Submission.assignment_id == Assignment.id)
+            .outerjoin(GradingRun, Submission.current_run_id == GradingRun.id)
+            .where(Assignment.name == assignment)
+            .order_by(Submission.id)
+        )
+        problems = (
+            select(Submission.id, ProblemResultRow.problem_id)
+            .join(Assignment, Submission.assignment_id == Assignment.id)
+            .join(ProblemResultRow, ProblemResultRow.run_id == Submission.current_run_id)
+            .where(Assignment.name == assignment)
+        )
+        with self._failures(f"reading the stored submissions of {assignment}"):
+            with self._reader() as session:
+                rows = session.execute(subs).all()
+                problem_rows = session.execute(problems).all()
+        by_id: dict[int, set[str]] = {}
+        for sid, pid in problem_rows:
+            by_id.setdefault(sid, set()).add(pid)
+        return {(r[1], r[2]): StoredState(r[0], r[3], r[4], r[5], frozenset(by_id.get(r[0], ())))
+                for r in rows}  # ordered by id: the latest wins
+
+    def requeue(self, submission_ids: list[int]) -> None:
+        """Make submissions pending again (to be graded by a worker); their runs are kept."""
+        if not submission_ids:
+            return
+
+        def work(session: Session) -> None:
+            session.execute(update(Submission).where(Submission.id.in_(submission_ids))
+                            .values(status="pending", leased_by=None, lease_expires_at=None))
+
+        self._write(f"queueing {len(submission_ids)} submission(s)", work)
+
+    def claim(self, lease: str, seconds: float, *, assignments: list[str] | None = None) -> int | None:
+        """Take the oldest pending submission that no live lease holds, for `seconds`:
+        SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers never take the same one
+        (on SQLite the write transaction is exclusive anyway). An expired lease counts as
+        none: its submission returns to the queue. Returns the id, or None when none is free."""
+        def work(session: Session) -> int | None:
+            now = datetime.now(timezone.utc)
+            query = (
+                select(Submission.id)
+                .where(Submission.status == "pending",
+                       or_(Submission.leased_by.is_(None), Submission.lease_expires_at < now))
+                .order_by(Submission.id)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=Submission)
+            )
+            if assignments:
+                query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
+                    Assignment.name.in_(assignments))
+            sid = session.scalar(query)
+            if sid is None:
+                return None
+            session.execute(update(Submission).where(Submission.id == sid)
+                            .values(leased_by=lease, lease_expires_at=now + timedelta(seconds=seconds)))
+            return sid
+
+        return self._write("claiming a pending submission", work)
+
+    def renew(self, submission_id: int, lease: str, seconds: float) -> bool:
+        """Extend a lease this worker still holds; False if it was lost."""
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.leased_by == lease,
+                       Submission.status == "pending")
+                .values(lease_expires_at=datetime.now(timezone.utc) + timedelta(seconds=seconds))
+            )
+            return result.rowcount == 1
+
+        return self._write(f"renewing the lease on submission {submission_id}", work)
+
+    def release(self, submission_id: int, lease: str) -> None:
+        """Give a submission back to the queue (a worker stopping before it finished)."""
+        def work(session: Session) -> None:
+            session.execute(update(Submission)
+                            .where(Submission.id == submission_id, Submission.leased_by == lease)
+                            .values(leased_by=None, lease_expires_at=None))
+
+        self._write(f"releasing submission {submission_id}", work)
+
+    def queue_counts(self, assignments: list[str] | None = None) -> dict[str, int]:
+        """How many submissions are pending (`pending`), and of them held by a live lease (`leased`)."""
+        now = datetime.now(timezone.utc)
+        query = select(func.count(Submission.id),
+                       func.count(Submission.id).filter(Submission.leased_by.is_not(None),
+                                                        Submission.lease_expires_at >= now)) \
+            .where(Submission.status == "pending")
+        if assignments:
+            query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
+                Assignment.name.in_(assignments))
+        with self._failures("counting pending submissions"):
+            with self._reader() as session:
+                pending, leased = session.execute(query).one()
+        return {"pending": int(pending), "leased": int(leased)}
 
     def close(self) -> None:
         """Release all connections. The Store cannot be used afterwards."""

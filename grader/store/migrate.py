@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; tests check it against alembic.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL advisory lock taken while migrating, so concurrent graders migrate once.
 MIGRATION_LOCK_KEY = 0x67726164  # "grad"

@@ -174,6 +174,16 @@ class Submission(Base):
     error: Mapped[str | None] = column(
         Text, nullable=True, doc="Why grading failed, when status is 'error'."
     )
+    leased_by: Mapped[str | None] = column(
+        String(255),
+        nullable=True,
+        doc="The lease token of the `grader worker` grading it now (host:pid:random); NULL when none.",
+    )
+    lease_expires_at: Mapped[datetime | None] = column(
+        UTCDateTime,
+        nullable=True,
+        doc="When that lease ends (UTC); after it the submission returns to the queue.",
+    )
 
     student: Mapped[Student] = relationship()
     assignment: Mapped[Assignment] = relationship()
