@@ -541,15 +541,22 @@ def test_stale_leaves_of_a_dead_grader_are_swept():
     proc = subprocess.Popen(["/bin/true"])
     proc.wait()
     dead = proc.pid  # a grader that has just died
-    stale = Path(base) / f"leaf-{dead}-0"
+    stale = Path(base) / f"leaf-{cgroup._pid_namespace()}-{dead}-0"
+    foreign = Path(base) / f"leaf-1-{dead}-0"  # another PID namespace's grader: not ours to judge
     stale.mkdir()
+    foreign.mkdir()
     cgroup._swept.discard(base)
-    leaf = cgroup.create_leaf(1 << 30)
     try:
-        assert not stale.exists()
+        leaf = cgroup.create_leaf(1 << 30)
+        try:
+            assert not stale.exists() and foreign.exists()
+        finally:
+            leaf.remove()
+        assert not os.path.exists(leaf.path)
     finally:
-        leaf.remove()
-    assert not os.path.exists(leaf.path)
+        for d in (stale, foreign):
+            if d.exists():
+                d.rmdir()
 
 
 def test_leaf_limits_where_the_controllers_exist(monkeypatch, tmp_path):

@@ -10,8 +10,9 @@ clean MemoryError comes first), `memory.swap.max` 0 and `pids.max`.
 
 Leaves live under `<cgroup2 mount>/grader/` when the grader runs in the root
 cgroup (a root container, a VM), else under the grader's own cgroup when that is
-delegated to it (systemd `Delegate=yes`). Leaves of a grader that died are
-killed and removed the next time a grader starts one. `GRADER_SANDBOX_CGROUP=0`
+delegated to it (systemd `Delegate=yes`). A leaf is named after the grader's PID
+namespace and pid; leaves of a grader of the same namespace that died are killed
+and removed the next time a grader starts one. `GRADER_SANDBOX_CGROUP=0`
 turns the layer off. Nothing here is needed for safety when it is missing: the
 process group, the PID namespace and seccomp still end every child.
 
@@ -140,7 +141,7 @@ def _probe() -> CgroupStatus:
     if not os.access(base, os.W_OK):
         return CgroupStatus(False, f"{base} is not writable")
     limits, limits_why = _enable_controllers(base)
-    leaf = os.path.join(base, f"probe-{os.getpid()}")
+    leaf = os.path.join(base, f"probe-{_pid_namespace()}-{os.getpid()}")
     try:
         os.mkdir(leaf)
     except FileExistsError:
@@ -200,8 +201,25 @@ def _alive(pid: int) -> bool:
 _swept: set[str] = set()
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace: a pid in a leaf's name means something only inside it
+    (graders in other containers may share the hierarchy)."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "0"
+
+
+def _owner(name: str) -> int | None:
+    """The pid of the grader (in our PID namespace) that made leaf `name`, if any."""
+    parts = name.split("-")
+    if len(parts) >= 3 and parts[0] in ("leaf", "probe") and parts[1] == _pid_namespace() and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
 def _sweep(base: str) -> None:
-    """Kill and remove leaves left by graders that died."""
+    """Kill and remove leaves left by graders of this PID namespace that died."""
     if base in _swept:
         return
     _swept.add(base)
@@ -210,8 +228,8 @@ def _sweep(base: str) -> None:
     except OSError:
         return
     for name in names:
-        owner = name.split("-")[1] if name.startswith(("leaf-", "probe-")) and name.count("-") >= 1 else ""
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+        owner = _owner(name)
+        if owner is not None and owner != os.getpid() and not _alive(owner):
             leaf = Leaf(os.path.join(base, name))
             leaf.kill()
             leaf.remove()
@@ -263,7 +281,7 @@ def create_leaf(memory_max: int) -> Leaf | None:
     if not st.works:
         return None
     _sweep(st.base)
-    path = os.path.join(st.base, f"leaf-{os.getpid()}-{next(_counter)}")
+    path = os.path.join(st.base, f"leaf-{_pid_namespace()}-{os.getpid()}-{next(_counter)}")
     os.mkdir(path)
     leaf = Leaf(path)
     if st.limits:
