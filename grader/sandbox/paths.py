@@ -120,10 +120,12 @@ def secret_paths(extra: tuple[str, ...] = ()) -> list[str]:
         candidates += site.getsitepackages() + [site.getusersitepackages()]
     except AttributeError:  # a virtualenv's old site.py
         pass
-    for key in ("purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            candidates.append(path)
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    for scheme_vars in ({}, base):  # a venv's packages, and its base interpreter's (not on sys.path, still on disk)
+        for key in ("purelib", "platlib"):
+            path = sysconfig.get_paths(vars=scheme_vars).get(key)
+            if path:
+                candidates.append(path)
     candidates += grader_dirs() + _env_secrets() + system_site_dirs() + list(extra)
     found = {_real(p) for p in candidates if p}
     return sorted(p for p in found if os.path.exists(p) and p != "/")
