@@ -296,7 +296,9 @@ class ProblemGrader:
                 for key in weights:
                     if key != "signature" and checks[key].passed:
                         checks[key] = skipped
-        feedback = {} if info is None or not_attempted else self.diagnosis.explain(results, checks, call)
+        # explain() only words failing checks: skip it (and its catalogue of mistaken variants) when none fail
+        all_passed = all(v.passed for v in checks.values())
+        feedback = {} if info is None or not_attempted or all_passed else self.diagnosis.explain(results, checks, call)
         # signature, shape, finite and unmodified are earned only alongside a right value or gradient:
         # a stub returning zeros, or an attack that returns no numbers, scores 0
         earned = any(checks[k].passed for k in weights if k.startswith(("value:", "gradient:")) or k in extras)

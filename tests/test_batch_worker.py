@@ -205,3 +205,20 @@ def test_three_workers_one_killed_nothing_lost_one_result_each(tmp_path, pg_url)
                          "WHERE r.score = 10") == [(n,)]
     taken_over = held[0][0]
     assert query(pg_url, f"SELECT count(*) FROM grading_runs WHERE submission_id = {taken_over}") == [(1,)]
+
+
+def test_the_heartbeat_keeps_a_grading_longer_than_its_lease(tmp_path):
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for i in range(2):  # ~3 s of grading each, against a 1.5 s lease renewed every 0.5 s
+        (cls / f"s{i}.py").write_text(SLOW_CUBE.replace("0.25", "0.6") + f"# {i}\n")
+    enqueue(cls, url)
+    argv = worker_argv(url, lease=1.5)
+    workers = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) for _ in range(2)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert not any(b"lease lost" in out for out, _ in outputs)
+    per = query(url, "SELECT s.id, count(r.id) FROM submissions s LEFT JOIN grading_runs r "
+                     "ON r.submission_id = s.id GROUP BY s.id")
+    assert sorted(c for _, c in per) == [1, 1]
