@@ -84,6 +84,7 @@ def submit(
     problem: Annotated[Optional[list[str]], typer.Option("--problem", help="Grade only this problem (repeatable).", show_default=False)] = None,
     problems: ProblemsOpt = None,
     submitted_at: Annotated[Optional[str], typer.Option("--submitted-at", help="When the work was handed in, ISO 8601 with a UTC offset (an LMS export's timestamp, a commit's time); lateness is measured from it. Default: now.", show_default=False)] = None,
+    enqueue: Annotated[bool, typer.Option("--enqueue", help="Only store FILE as pending, for a `grader worker` to grade (e.g. --db postgresql://...).")] = False,
 ) -> None:
     """Grade FILE in a sandbox, print the report and store it.
 
@@ -94,6 +95,13 @@ def submit(
         from grader.pipeline import grade_and_store
 
         handed_in = _parse_time(submitted_at, "--submitted-at") if submitted_at is not None else None
+        if enqueue:
+            from grader.batch.run import enqueue_file
+
+            sid = enqueue_file(file, assignment=assignment, student=student or _os_user(), db_url=db,
+                               problems_root=problems, submitted_at=handed_in)
+            _stdout().print(f"queued submission {sid} for `grader worker`", highlight=False, markup=False)
+            return
         notices: list[str] = []
         report = grade_and_store(file, assignment=assignment, student=student or _os_user(), db_url=db,
                                  seed=_checked_seed(seed),

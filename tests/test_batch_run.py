@@ -218,3 +218,25 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_completes_the_rest(tmp_path):
     assert set(runs_before) <= set(runs_after)
     with open_store(str(db)) as store:
         assert {store.get_report(sid).score for sid in runs_after} == {10.0}
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium_when_installed(tmp_path):
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless chromium here (optional: the report is also parsed by the other tests)")
+    cls = make_class(tmp_path / "class", {k: CLASS[k] for k in ("alice", "bob", "erin")})
+    report = tmp_path / "r.html"
+    assert batch(str(cls), "--db", str(tmp_path / "g.db"), "--report", str(report)).exit_code == 0
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+                    f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120, cwd=tmp_path)
+    assert shot.exists(), "chromium wrote no screenshot"
+    width, height = png_size("data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode())
+    assert (width, height) == (1200, 1600)
+    from PIL import Image  # installed with matplotlib
+
+    colours = Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) > 50  # text and charts were drawn, not a blank page

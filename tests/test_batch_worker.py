@@ -155,10 +155,17 @@ def enqueue(cls: Path, url: str) -> None:
 def test_a_worker_drains_the_queue_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'g.db'}"
     enqueue(make_class(tmp_path / "class", 3), url)
+    single = tmp_path / "hw_tiny.py"
+    single.write_text(SLOW_CUBE)
+    queued = CliRunner().invoke(app, ["submit", str(single), "--problems", str(PACKS), "--db", url, "--enqueue",
+                                      "--student", "zoe"])
+    assert queued.exit_code == 0 and "queued submission 4" in queued.stdout, queued.output
     done = subprocess.run(worker_argv(url), capture_output=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr.decode()
-    assert b"graded 3 submission(s)" in done.stdout
-    assert query(url, "SELECT status, count(*) FROM submissions GROUP BY status") == [("graded", 3)]
+    assert b"graded 4 submission(s)" in done.stdout
+    assert query(url, "SELECT status, count(*) FROM submissions GROUP BY status") == [("graded", 4)]
+    assert query(url, "SELECT source FROM submissions s JOIN students st ON st.id = s.student_id "
+                      "WHERE st.name = 'zoe'") == [("local",)]
 
 
 def test_worker_refuses_without_filesystem_confinement(tmp_path):

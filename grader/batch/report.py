@@ -147,6 +147,11 @@ def class_report_html(result: BatchResult, *, title: str | None = None) -> str:
             if p.status == "missing":
                 failing[(p.id, "not attempted / not defined")] += 1
                 continue
+            if p.status in ("error", "timeout"):  # one line per crash, not one per check it took down
+                key = (p.id, "raised, crashed or timed out" if p.status == "error" else "timed out")
+                failing[key] += 1
+                example.setdefault(key, next((c.message for c in p.checks if not c.passed and c.message), ""))
+                continue
             for c in p.checks:
                 if not c.passed:
                     failing[(p.id, c.name)] += 1

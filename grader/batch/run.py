@@ -247,3 +247,19 @@ def enqueue(roster: Roster, *, assignment: str, problems_root: Path | None = Non
         todo, skipped = prepare(store, roster, pack, plan, regrade=regrade)
         store.requeue([sid for _, sid in todo])
     return todo, skipped
+
+
+def enqueue_file(path: Path, *, assignment: str | None, student: str, db_url: str | None,
+                 problems_root: Path | None = None, submitted_at: datetime | None = None) -> int:
+    """`grader submit --enqueue`: record one file as pending for `grader worker`, grading nothing here."""
+    from grader.packs import list_assignments, load_pack, problems_root as find_root
+    from grader.pipeline import assignment_from_filename, read_submission
+    from grader.store import open_store
+
+    submission = read_submission(Path(path))
+    root = find_root(problems_root)
+    pack = load_pack(assignment or assignment_from_filename(Path(path), list_assignments(root)), root)
+    with open_store(db_url) as store:
+        return store.record_submission(student=student, assignment=pack.spec.id, spec_version=pack.spec.version,
+                                       spec_sha256=pack.spec_sha256, filename=submission.filename,
+                                       content=submission.content, submitted_at=submitted_at)
