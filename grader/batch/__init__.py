@@ -5,7 +5,7 @@
   listed, never silently dropped. Archives are read member by member with caps.
 - `run.py`: grade the roster in parallel (one sandbox per submission, one
   shared grading plan), resumable, skipping what is already graded.
-- `report.py`: the one-page offline HTML class report.
-- `queue.py`: several machines grading one PostgreSQL gradebook
+- `report.py`: the one-page offline HTML class report; `summary.py`: the end-of-run tables and the export.
+- `worker.py`: several machines grading one PostgreSQL gradebook
   (`grader worker`): leases taken with SELECT ... FOR UPDATE SKIP LOCKED.
 """
