@@ -265,7 +265,8 @@ class ProblemGrader:
         return extras
 
     def score(self, cases: list[Case], results: list[CaseResult], info: FunctionInfo | None,
-              not_attempted: bool, total_cases: int, call: Callable[[list], CallOutcome] | None = None) -> ProblemResult:
+              not_attempted: bool, total_cases: int, call: Callable[[list], CallOutcome] | None = None,
+              defined: list[str] | tuple[str, ...] = ()) -> ProblemResult:
         extras = self.extra_checks(cases)
         weights = {"signature": self.problem.weights.signature, **{k: self.weight(k) for k in self.main_keys()},
                    **extras}
@@ -275,7 +276,8 @@ class ProblemGrader:
         expected_params = self.problem.arg_names
         if info is None or not_attempted:
             why = (f"{fn} is not attempted yet (it raises NotImplementedError)" if not_attempted
-                   else f"{fn} is not defined in your file; define {fn}({', '.join(expected_params)})")
+                   else f"{fn} is not defined in your file; define {fn}({', '.join(expected_params)})"
+                   + _did_you_mean(fn, defined))
             checks = {key: Verdict(False, why) for key in weights}
         else:
             if info.params is not None and not accepts_positional(info.params, len(expected_params)):
@@ -343,6 +345,15 @@ def accepts_positional(params: tuple[str, ...], count: int) -> bool:
 
 def _worst(m: compare.Mismatch) -> str:
     return "; ".join(f"{i if i else 'value'}: expected {_fmt(e)}, got {_fmt(g)}" for i, e, g in m.worst)
+
+
+def _did_you_mean(function: str, defined: list[str] | tuple[str, ...]) -> str:
+    """' (your file has softmax_loss_vectorized: rename it?)' for a near miss."""
+    import difflib
+
+    containing = sorted((d for d in defined if function in d), key=len)
+    close = containing[:1] or difflib.get_close_matches(function, defined, n=1, cutoff=0.8)
+    return f" (your file has {close[0]}: rename it to {function}?)" if close else ""
 
 
 def _join(message: str, more: str) -> str:

@@ -168,7 +168,8 @@ def grade(submission: Submission, pack, *, student: str, seed: int | None = None
             if loaded.status != "ok":
                 result = _unloadable(grader, cases, loaded)
             else:
-                result = _grade_problem(grader, problem, cases, sandbox, loaded.functions.get(problem.function))
+                result = _grade_problem(grader, problem, cases, sandbox, loaded.functions.get(problem.function),
+                                        defined=list(loaded.functions))
             results.append(result)
             if on_problem is not None:
                 on_problem(result)
@@ -182,11 +183,11 @@ def grade(submission: Submission, pack, *, student: str, seed: int | None = None
     )
 
 
-def _grade_problem(grader, problem, cases, sandbox, info) -> ProblemResult:
+def _grade_problem(grader, problem, cases, sandbox, info, defined: list[str] = ()) -> ProblemResult:
     from grader.evaluate import CaseResult
 
     if info is None:
-        return grader.score(cases, [], None, False, len(cases))
+        return grader.score(cases, [], None, False, len(cases), defined=defined)
     results: list[CaseResult] = []
     not_attempted = False
     for index, case in enumerate(cases):

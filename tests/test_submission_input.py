@@ -58,3 +58,17 @@ def test_a_notebook_is_refused_with_what_to_do(tmp_path):
     result = _submit(path, tmp_path, "--assignment", "hw2")
     assert result.exit_code == 2
     assert "notebook" in result.stderr and ".py" in result.stderr
+
+
+def test_a_misnamed_function_gets_a_did_you_mean(tmp_path):
+    path = tmp_path / "hw2.py"
+    path.write_text("def softmax_loss_vectorized(W, X, y, reg):\n    return 0.0, W\n"
+                    "def svm_los(W, X, y, reg):\n    return 0.0, W\n"
+                    "def loss(W):\n    return 0.0\n")
+    result = runner.invoke(app, ["submit", str(path), "--db", str(tmp_path / "g.db"), "--format", "json",
+                                 "--problem", "softmax_loss", "--problem", "svm_loss", "--problem", "graph"])
+    assert result.exit_code == 0, result.output
+    messages = {p["id"]: p["checks"][0]["message"] for p in json.loads(result.stdout)["problems"]}
+    assert "your file has softmax_loss_vectorized: rename it to softmax_loss?" in messages["softmax_loss"]
+    assert "your file has svm_los: rename it to svm_loss?" in messages["svm_loss"]
+    assert "your file has" not in messages["graph"]
