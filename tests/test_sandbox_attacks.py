@@ -30,6 +30,9 @@ from grader.sandbox.layers import bwrap_status
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = Path(__file__).with_name("attacks")
+# Each attack file holds only its hostile part; it is graded appended to this honest file.
+HONEST_SOURCE = (Path(__file__).resolve().parent.parent / "submissions" / "examples" / "hw2"
+                 / "correct_vectorized.py").read_text()
 HONEST = ("graph", "svm_loss")
 CALL_PROBLEMS = ("graph", "softmax_loss", "svm_loss")
 NOT_PERMITTED = r"Operation not permitted|PermissionError"
@@ -141,9 +144,9 @@ def _grade(tmp_path: Path, attack: str, problems: tuple[str, ...], audit: bool, 
         "DATABASE": str(db), "OUTSIDE": str(outside), "MARKER": marker,
         "TCP_PORT": tcp.getsockname()[1], "UDP_PORT": udp.getsockname()[1],
     }
-    source = (ATTACKS / f"{attack}.py").read_text()
     header = "".join(f"{k} = {v!r}\n" for k, v in constants.items())
-    source = source.replace("import numpy as np\n", "import numpy as np\n" + header, 1)
+    source = HONEST_SOURCE.replace("import numpy as np\n", "import numpy as np\n" + header, 1)
+    source += "\n\n" + (ATTACKS / f"{attack}.py").read_text()
     sub = tmp_path / "hw2.py"
     sub.write_text(source)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
