@@ -131,7 +131,7 @@ class ProblemGrader:
         fn = self.problem.function
         if outcome.status != "ok":
             message = _describe_failure(outcome, fn)
-            for key in self.case_keys():
+            for key in self.main_keys():
                 result.verdicts[key] = Verdict(False, message)
             return result
         assert outcome.outputs is not None
@@ -140,7 +140,7 @@ class ProblemGrader:
         if len(outs) > 1 and (not outcome.outputs.is_sequence or len(items) != len(outs)):
             got = f"{len(items)} values" if outcome.outputs.is_sequence else f"a {outcome.outputs.type_name}"
             message = f"{fn} returned {got}; it must return the tuple ({names})"
-            for key in self.case_keys():
+            for key in self.main_keys():
                 result.verdicts[key] = Verdict(False, message)
             return result
         if len(outs) == 1 and outcome.outputs.is_sequence and len(items) == 1:
@@ -247,9 +247,6 @@ class ProblemGrader:
         for o in self.problem.outputs:
             keys += [f"value: {o.name}"] if o.kind == "value" else [f"shape: {o.name}", f"gradient: {o.name}"]
         return keys + ["finite", "unmodified"]
-
-    def case_keys(self) -> list[str]:
-        return self.main_keys()
 
     def weight(self, key: str) -> float:
         w = self.problem.weights

@@ -203,9 +203,8 @@ def _grade_problem(grader, problem, cases, sandbox, info, defined: list[str] = (
 
 
 def _unloadable(grader, cases, loaded) -> ProblemResult:
-    """Every problem of a file that cannot be imported (syntax error, exit, timeout)."""
-    from grader.evaluate import CaseResult
-
+    """Every problem of a file that cannot be imported (syntax error, exit, timeout):
+    all checks fail with the import's error."""
     if loaded.error is not None:
         err = loaded.error
         where = f"line {err.line}: " if err.line else ""
@@ -214,12 +213,7 @@ def _unloadable(grader, cases, loaded) -> ProblemResult:
             message += " (submissions may use numpy and the Python standard library only)"
     else:
         message = f"your file cannot be imported: {loaded.detail}"
-    from grader.evaluate import Verdict
-    from grader.sandbox import CallOutcome
-
-    outcome = CallOutcome(loaded.status if loaded.status != "ok" else "error", detail=message)
-    results = [CaseResult(case, outcome, {k: Verdict(False, message) for k in grader.case_keys()}) for case in cases]
-    result = grader.score(cases, results, None, False, len(cases))
+    result = grader.score(cases, [], None, False, len(cases))
     checks = [c.model_copy(update={"message": message}) for c in result.checks]
     status = "timeout" if loaded.status == "timeout" else "error"
     return result.model_copy(update={"status": status, "checks": checks})
